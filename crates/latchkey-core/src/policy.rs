@@ -1,0 +1,320 @@
+//! Who may do what: the rules every dialect goes through. Pure functions of records; the
+//! caller looks up memberships and hands them in.
+
+use crate::error::CoreError;
+use crate::model::{Account, AccountKind, Reach, Token, TokenType};
+use crate::names::TokenName;
+use crate::id::{AccountId, OrgId, TokenId};
+use crate::rights::Rights;
+use crate::role::Role;
+use crate::scope::{READ_SCOPE, Scope, Scopes};
+use crate::time::Timestamp;
+
+/// Who is calling: the account behind the bearer token, and the token.
+#[derive(Clone, Debug)]
+pub struct Principal {
+    pub account: Account,
+    pub token: Token,
+}
+
+/// What a principal may do in one organization.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Standing {
+    pub role: Role,
+    pub rights: Rights,
+}
+
+impl Principal {
+    /// The principal's standing in `org`, given its account's membership there. `None` when
+    /// the token does not reach `org` or the account is no member: the organization is then
+    /// invisible to it (404, never 403). Root stands as owner in every organization.
+    pub fn standing_in(&self, org: OrgId, membership: Option<Role>) -> Option<Standing> {
+        if !self.token.reaches(org) {
+            return None;
+        }
+        let role = if self.account.is_root {
+            Role::Owner
+        } else {
+            membership?
+        };
+        Some(Standing {
+            role,
+            rights: self.token.rights_as(role),
+        })
+    }
+
+    /// Creating and deleting accounts: root's own account-wide token, unscoped, read-write.
+    pub fn may_manage_accounts(&self) -> bool {
+        self.account.is_root
+            && self.token.reach == Reach::Account
+            && self.token.token_type == TokenType::ReadWrite
+            && self.token.scopes.rights().contains(Rights::ACCOUNTS_MANAGE)
+    }
+
+    /// Creating an organization is an act of the account, not of one organization: it takes an
+    /// account-wide token that holds every right.
+    pub fn may_create_organizations(&self) -> Result<(), CoreError> {
+        if self.token.reach == Reach::Account
+            && self.token.scopes.is_empty()
+            && self.token.token_type == TokenType::ReadWrite
+        {
+            Ok(())
+        } else {
+            Err(CoreError::forbidden(
+                "creating an organization needs an unscoped, account-wide read-write token",
+            ))
+        }
+    }
+}
+
+impl Standing {
+    /// Passes when `right` is held; otherwise says whether the role or the token falls short.
+    pub fn require(&self, right: Rights, action: &str) -> Result<(), CoreError> {
+        if self.rights.contains(right) {
+            Ok(())
+        } else if !self.role.rights().contains(right) {
+            Err(CoreError::forbidden(format!(
+                "the {} role may not {action}",
+                self.role
+            )))
+        } else {
+            let hint = scope_granting(right)
+                .map(|scope| format!("it lacks the scope {scope}"))
+                .unwrap_or_else(|| "its scopes or type do not allow it".to_owned());
+            Err(CoreError::forbidden(format!(
+                "this token may not {action}: {hint}"
+            )))
+        }
+    }
+}
+
+fn scope_granting(right: Rights) -> Option<&'static str> {
+    [
+        ("tokens:read", Rights::TOKENS_READ | Rights::TOKENS_READ_ANY),
+        ("tokens:write", Rights::TOKENS_MINT),
+        ("tokens:revoke", Rights::TOKENS_REVOKE | Rights::TOKENS_REVOKE_ANY),
+        ("tokens:rotate", Rights::TOKENS_ROTATE),
+        ("audit:read", Rights::AUDIT_READ),
+        ("webhooks:read", Rights::WEBHOOKS_READ),
+        ("webhooks:write", Rights::WEBHOOKS_WRITE),
+    ]
+    .into_iter()
+    .find(|(_, rights)| rights.contains(right))
+    .map(|(scope, _)| scope)
+}
+
+/// Something done to one existing token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TokenAction {
+    Read,
+    Revoke,
+    Rotate,
+}
+
+/// Whether `principal`, standing as `standing` in the token's organization, may act on `token`.
+/// A token the principal may not see is answered as missing.
+pub fn authorize_token(
+    principal: &Principal,
+    standing: &Standing,
+    token: &Token,
+    action: TokenAction,
+) -> Result<(), CoreError> {
+    let own = token.owner == principal.account.id;
+    if !own && !standing.role.rights().contains(Rights::TOKENS_READ_ANY) {
+        return Err(token_not_found(token.id));
+    }
+    match action {
+        TokenAction::Read if own => standing.require(Rights::TOKENS_READ, "read tokens"),
+        TokenAction::Read => standing.require(Rights::TOKENS_READ_ANY, "read others' tokens"),
+        TokenAction::Revoke if own => standing.require(Rights::TOKENS_REVOKE, "revoke tokens"),
+        TokenAction::Revoke => {
+            standing.require(Rights::TOKENS_REVOKE_ANY, "revoke others' tokens")
+        }
+        // Rotating hands the new secret to the caller, so only the owner (or the operator)
+        // may do it: an admin rotating a member's token would become that member.
+        TokenAction::Rotate if own || principal.account.is_root => {
+            standing.require(Rights::TOKENS_ROTATE, "rotate tokens")
+        }
+        TokenAction::Rotate => Err(CoreError::forbidden(
+            "only a token's owner may rotate it; revoke it instead",
+        )),
+    }
+}
+
+pub fn token_not_found(id: TokenId) -> CoreError {
+    CoreError::not_found(format!("no token with id '{}'", id.native()))
+}
+
+/// Which tokens of an organization a listing shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListReach {
+    Everyone,
+    OwnOnly,
+}
+
+pub fn authorize_listing(standing: &Standing) -> Result<ListReach, CoreError> {
+    if standing.rights.contains(Rights::TOKENS_READ_ANY) {
+        Ok(ListReach::Everyone)
+    } else {
+        standing.require(Rights::TOKENS_READ, "read tokens")?;
+        Ok(ListReach::OwnOnly)
+    }
+}
+
+/// A token about to be minted, every part of it resolved.
+#[derive(Clone, Debug)]
+pub struct TokenDraft {
+    pub owner: AccountId,
+    pub org: OrgId,
+    pub reach: Reach,
+    pub name: TokenName,
+    pub scopes: Scopes,
+    pub token_type: TokenType,
+    pub expires_at: Option<Timestamp>,
+}
+
+/// The mint rules. `standing` is the principal's in `draft.org`; `owner_role` is the owner's
+/// membership there. No token ever mints one with more rights, wider reach or a longer life.
+pub fn authorize_mint(
+    principal: &Principal,
+    standing: &Standing,
+    owner: &Account,
+    owner_role: Option<Role>,
+    draft: &TokenDraft,
+    now: Timestamp,
+) -> Result<(), CoreError> {
+    standing.require(Rights::TOKENS_MINT, "mint tokens")?;
+    if draft.expires_at.is_some_and(|at| at <= now) {
+        return Err(CoreError::invalid("expires_at", "must be in the future"));
+    }
+
+    let minter = &principal.token;
+    let within_reach = match (minter.reach, draft.reach) {
+        (Reach::Account, _) => true,
+        (Reach::Organization, Reach::Organization | Reach::Group(_)) => minter.org == draft.org,
+        (Reach::Group(mine), Reach::Group(theirs)) => mine == theirs,
+        _ => false,
+    };
+    if !within_reach {
+        return Err(CoreError::forbidden(
+            "a token cannot mint a token that reaches further than itself",
+        ));
+    }
+
+    if let Reach::Group(_) = draft.reach {
+        if draft.scopes.is_empty() {
+            return Err(CoreError::invalid(
+                "scopes",
+                "a group token needs at least one scope",
+            ));
+        }
+        if standing.role < Role::Admin {
+            return Err(CoreError::forbidden(
+                "only admins and owners of the organization may mint group tokens",
+            ));
+        }
+    }
+
+    let for_self = owner.id == principal.account.id;
+    if !for_self && !principal.account.is_root {
+        let may = owner.kind == AccountKind::Service
+            && standing.rights.contains(Rights::MEMBERS_MANAGE)
+            && owner_role.is_some_and(|role| role <= standing.role);
+        if !may {
+            return Err(CoreError::forbidden(match owner.kind {
+                AccountKind::Human => "only the operator may mint tokens for another person",
+                AccountKind::Service => {
+                    "only admins may mint tokens for the organization's service accounts"
+                }
+            }));
+        }
+    }
+    let owner_role = owner_role.ok_or_else(|| {
+        CoreError::not_found(format!(
+            "'{}' is not a member of the organization",
+            owner.username
+        ))
+    })?;
+    if draft.reach == Reach::Account && !for_self && !principal.account.is_root {
+        return Err(CoreError::forbidden(
+            "account-wide tokens can only be minted for oneself",
+        ));
+    }
+
+    if !draft.scopes.is_subset_of(&minter.scopes) {
+        let missing: Vec<&str> = draft
+            .scopes
+            .iter()
+            .filter(|s| !minter.scopes.contains(s.as_str()))
+            .map(Scope::as_str)
+            .collect();
+        return Err(CoreError::forbidden(if missing.is_empty() {
+            "a scoped token can only mint scoped tokens".to_owned()
+        } else {
+            format!("this token cannot grant scopes it does not hold: {}", missing.join(", "))
+        }));
+    }
+    let drafted_rights = {
+        let rights = owner_role.rights() & draft.scopes.rights();
+        match draft.token_type {
+            TokenType::ReadWrite => rights,
+            TokenType::ReadScaling => rights & Rights::READ,
+        }
+    };
+    if !standing.rights.contains(drafted_rights) {
+        return Err(CoreError::forbidden(
+            "the new token would hold rights this token does not",
+        ));
+    }
+
+    if let Some(limit) = minter.expires_at
+        && draft.expires_at.is_none_or(|at| at > limit)
+    {
+        return Err(CoreError::forbidden(format!(
+            "this token expires at {}; it cannot mint a token that outlives it",
+            limit.rfc3339()
+        )));
+    }
+    Ok(())
+}
+
+/// The answer codes of verification.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+pub enum VerifyCode {
+    Valid,
+    NotFound,
+    Expired,
+    Revoked,
+    Forbidden,
+    Malformed,
+}
+
+/// Whether the token, its owner holding `role`, grants the platform or latchkey `scope`.
+pub fn grants(token: &Token, role: Role, scope: &Scope) -> bool {
+    if !token.scopes.is_empty() && !token.scopes.contains(scope.as_str()) {
+        return false;
+    }
+    scope.as_str() == READ_SCOPE || token.rights_as(role).intersects(scope.rights())
+}
+
+/// The verdict on a found token: `owner_role` is its owner's role in the token's organization
+/// (owner for an account-wide token), `None` when the owner has left it.
+pub fn verdict(
+    token: &Token,
+    owner_role: Option<Role>,
+    required: &Scopes,
+    now: Timestamp,
+) -> VerifyCode {
+    use crate::model::TokenStatus;
+    match token.status(now) {
+        TokenStatus::Revoked => VerifyCode::Revoked,
+        TokenStatus::Expired => VerifyCode::Expired,
+        TokenStatus::Active => match owner_role {
+            Some(role) if required.iter().all(|scope| grants(token, role, scope)) => {
+                VerifyCode::Valid
+            }
+            _ => VerifyCode::Forbidden,
+        },
+    }
+}

@@ -1,0 +1,146 @@
+//! Time: whole seconds since the epoch, and the one clock that tests can move.
+
+use std::fmt;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use crate::error::CoreError;
+use crate::id::truncate_for_message;
+
+/// An instant in whole seconds since the Unix epoch, UTC. Rendered as `2026-01-15T09:00:00Z`.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Timestamp(i64);
+
+impl Timestamp {
+    /// The earliest and latest instants any dialect can write (years 1 and 9999).
+    pub const MIN: Timestamp = Timestamp(-62_135_596_800);
+    pub const MAX: Timestamp = Timestamp(253_402_300_799);
+
+    pub fn from_unix(seconds: i64) -> Self {
+        Self(seconds.clamp(Self::MIN.0, Self::MAX.0))
+    }
+
+    pub fn unix(self) -> i64 {
+        self.0
+    }
+
+    pub fn plus_seconds(self, seconds: i64) -> Self {
+        Self::from_unix(self.0.saturating_add(seconds))
+    }
+
+    fn to_datetime(self) -> OffsetDateTime {
+        OffsetDateTime::from_unix_timestamp(self.0).expect("clamped to a representable range")
+    }
+
+    /// ISO 8601 / RFC 3339 in UTC, to the second.
+    pub fn rfc3339(self) -> String {
+        self.to_datetime()
+            .format(&Rfc3339)
+            .expect("whole seconds in UTC always format")
+    }
+
+    /// `YYYY-MM-DD`, as Turso shows creation dates.
+    pub fn date(self) -> String {
+        let date = self.to_datetime().date();
+        format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+    }
+
+    /// Parses an RFC 3339 datetime (`2027-01-15T09:00:00Z`, any offset, fractions dropped).
+    pub fn parse(field: &'static str, input: &str) -> Result<Self, CoreError> {
+        OffsetDateTime::parse(input, &Rfc3339)
+            .map(|dt| Self::from_unix(dt.unix_timestamp()))
+            .map_err(|_| {
+                CoreError::unprocessable(
+                    field,
+                    format!(
+                        "'{}' is not an ISO 8601 datetime such as 2027-01-15T09:00:00Z",
+                        truncate_for_message(input)
+                    ),
+                )
+            })
+    }
+}
+
+impl fmt::Debug for Timestamp {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.rfc3339())
+    }
+}
+
+impl serde::Serialize for Timestamp {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.rfc3339())
+    }
+}
+
+/// Where every part of latchkey reads the time, so tests can move it instead of sleeping.
+pub trait Clock: Send + Sync + 'static {
+    fn now(&self) -> Timestamp;
+}
+
+/// The operating system's clock.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(OffsetDateTime::now_utc().unix_timestamp())
+    }
+}
+
+/// A clock that stands still until told to move. For tests.
+#[derive(Clone, Debug)]
+pub struct ManualClock(Arc<AtomicI64>);
+
+impl ManualClock {
+    pub fn new(start: Timestamp) -> Self {
+        Self(Arc::new(AtomicI64::new(start.0)))
+    }
+
+    /// Starts at the system's present.
+    pub fn starting_now() -> Self {
+        Self::new(SystemClock.now())
+    }
+
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::SeqCst);
+    }
+
+    pub fn set(&self, to: Timestamp) {
+        self.0.store(to.0, Ordering::SeqCst);
+    }
+}
+
+impl Clock for ManualClock {
+    fn now(&self) -> Timestamp {
+        Timestamp(self.0.load(Ordering::SeqCst))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formats_and_parses() {
+        let t = Timestamp::parse("expires_at", "2027-01-15T09:00:00Z").unwrap();
+        assert_eq!(t.rfc3339(), "2027-01-15T09:00:00Z");
+        assert_eq!(t.date(), "2027-01-15");
+        let offset = Timestamp::parse("expires_at", "2027-01-15T10:00:00.75+01:00").unwrap();
+        assert_eq!(offset, t);
+        assert!(matches!(
+            Timestamp::parse("expires_at", "tomorrow"),
+            Err(CoreError::Unprocessable(_))
+        ));
+    }
+
+    #[test]
+    fn manual_clock_moves_only_when_told() {
+        let clock = ManualClock::new(Timestamp::from_unix(100));
+        clock.advance(5);
+        assert_eq!(clock.now().unix(), 105);
+    }
+}
