@@ -46,7 +46,9 @@ pub enum CoreError {
     #[error("{0}")]
     Unprocessable(Issue),
     /// Not a token id in any of its three spellings (400).
-    #[error("'{0}' is not a token id: expected tok_ and 24 characters, a 22-character id or a UUID")]
+    #[error(
+        "'{0}' is not a token id: expected tok_ and 24 characters, a 22-character id or a UUID"
+    )]
     MalformedId(String),
     /// Not a secret of this server's format (or its checksum is off).
     #[error("malformed token")]
@@ -122,6 +124,10 @@ impl CoreError {
                 }
             }
         }
-        if issues.is_empty() { other } else { Some(Self::Invalid(issues)) }
+        if issues.is_empty() {
+            other
+        } else {
+            Some(Self::Invalid(issues))
+        }
     }
 }

@@ -223,11 +223,21 @@ impl Token {
     }
 }
 
+/// A token with the names a response shows: its owner, creator, organization and group.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TokenView {
+    pub token: Token,
+    pub owner: Account,
+    pub creator_email: Option<Email>,
+    pub organization: Slug,
+    /// The group's name, also after the group is gone.
+    pub group: Option<Slug>,
+}
+
 /// A token found by its secret's hash, with what verification needs to judge it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Credential {
-    pub token: Token,
-    pub owner: Account,
+    pub view: TokenView,
     /// The owner's membership in the token's organization; `None` once it has left.
     pub membership: Option<Role>,
 }
@@ -235,7 +245,7 @@ pub struct Credential {
 impl Credential {
     /// The role the owner acts with in the token's organization (root is owner everywhere).
     pub fn owner_role(&self) -> Option<Role> {
-        if self.owner.is_root {
+        if self.view.owner.is_root {
             Some(Role::Owner)
         } else {
             self.membership

@@ -61,9 +61,9 @@ impl Slug {
             .bytes()
             .next()
             .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        let all_allowed = input
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
+        let all_allowed = input.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        });
         if starts_well && all_allowed {
             Ok(())
         } else {
@@ -120,7 +120,10 @@ impl FromStr for TokenName {
             ));
         }
         if input.chars().any(char::is_control) {
-            return Err(CoreError::invalid("name", "must not contain control characters"));
+            return Err(CoreError::invalid(
+                "name",
+                "must not contain control characters",
+            ));
         }
         if input.trim() != input {
             return Err(CoreError::invalid(
@@ -143,9 +146,9 @@ impl FromStr for Email {
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let ok = input.len() <= 254
             && !input.chars().any(|c| c.is_whitespace() || c.is_control())
-            && input
-                .split_once('@')
-                .is_some_and(|(local, domain)| !local.is_empty() && !domain.is_empty() && !domain.contains('@'));
+            && input.split_once('@').is_some_and(|(local, domain)| {
+                !local.is_empty() && !domain.is_empty() && !domain.contains('@')
+            });
         if ok {
             Ok(Self(input.to_owned()))
         } else {

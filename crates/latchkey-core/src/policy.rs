@@ -2,9 +2,9 @@
 //! caller looks up memberships and hands them in.
 
 use crate::error::CoreError;
+use crate::id::{AccountId, OrgId, TokenId};
 use crate::model::{Account, AccountKind, Reach, Token, TokenType};
 use crate::names::TokenName;
-use crate::id::{AccountId, OrgId, TokenId};
 use crate::rights::Rights;
 use crate::role::Role;
 use crate::scope::{READ_SCOPE, Scope, Scopes};
@@ -92,7 +92,10 @@ fn scope_granting(right: Rights) -> Option<&'static str> {
     [
         ("tokens:read", Rights::TOKENS_READ | Rights::TOKENS_READ_ANY),
         ("tokens:write", Rights::TOKENS_MINT),
-        ("tokens:revoke", Rights::TOKENS_REVOKE | Rights::TOKENS_REVOKE_ANY),
+        (
+            "tokens:revoke",
+            Rights::TOKENS_REVOKE | Rights::TOKENS_REVOKE_ANY,
+        ),
         ("tokens:rotate", Rights::TOKENS_ROTATE),
         ("audit:read", Rights::AUDIT_READ),
         ("webhooks:read", Rights::WEBHOOKS_READ),
@@ -127,9 +130,7 @@ pub fn authorize_token(
         TokenAction::Read if own => standing.require(Rights::TOKENS_READ, "read tokens"),
         TokenAction::Read => standing.require(Rights::TOKENS_READ_ANY, "read others' tokens"),
         TokenAction::Revoke if own => standing.require(Rights::TOKENS_REVOKE, "revoke tokens"),
-        TokenAction::Revoke => {
-            standing.require(Rights::TOKENS_REVOKE_ANY, "revoke others' tokens")
-        }
+        TokenAction::Revoke => standing.require(Rights::TOKENS_REVOKE_ANY, "revoke others' tokens"),
         // Rotating hands the new secret to the caller, so only the owner (or the operator)
         // may do it: an admin rotating a member's token would become that member.
         TokenAction::Rotate if own || principal.account.is_root => {
@@ -251,7 +252,10 @@ pub fn authorize_mint(
         return Err(CoreError::forbidden(if missing.is_empty() {
             "a scoped token can only mint scoped tokens".to_owned()
         } else {
-            format!("this token cannot grant scopes it does not hold: {}", missing.join(", "))
+            format!(
+                "this token cannot grant scopes it does not hold: {}",
+                missing.join(", ")
+            )
         }));
     }
     let drafted_rights = {

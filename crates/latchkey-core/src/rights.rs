@@ -49,7 +49,8 @@ impl Rights {
 impl Role {
     /// What the role allows within its organization. Each role has all rights of the one below.
     pub fn rights(self) -> Rights {
-        let viewer = Rights::TOKENS_READ | Rights::MEMBERS_READ | Rights::GROUPS_READ | Rights::ORG_READ;
+        let viewer =
+            Rights::TOKENS_READ | Rights::MEMBERS_READ | Rights::GROUPS_READ | Rights::ORG_READ;
         let member = viewer
             | Rights::TOKENS_MINT
             | Rights::TOKENS_REVOKE

@@ -9,9 +9,15 @@ use crate::rights::Rights;
 
 /// latchkey's own scopes and the rights each one grants. Fixed: the code enforces them.
 const LATCHKEY_SCOPES: &[(&str, Rights)] = &[
-    ("tokens:read", Rights::TOKENS_READ.union(Rights::TOKENS_READ_ANY)),
+    (
+        "tokens:read",
+        Rights::TOKENS_READ.union(Rights::TOKENS_READ_ANY),
+    ),
     ("tokens:write", Rights::TOKENS_MINT),
-    ("tokens:revoke", Rights::TOKENS_REVOKE.union(Rights::TOKENS_REVOKE_ANY)),
+    (
+        "tokens:revoke",
+        Rights::TOKENS_REVOKE.union(Rights::TOKENS_REVOKE_ANY),
+    ),
     ("tokens:rotate", Rights::TOKENS_ROTATE),
     ("audit:read", Rights::AUDIT_READ),
     ("webhooks:read", Rights::WEBHOOKS_READ),
@@ -260,7 +266,12 @@ mod tests {
             [("billing".to_owned(), vec!["billing:read".to_owned()])],
         )
         .unwrap();
-        assert!(catalog.parse(&["billing"]).unwrap().contains("billing:read"));
+        assert!(
+            catalog
+                .parse(&["billing"])
+                .unwrap()
+                .contains("billing:read")
+        );
         assert!(
             ScopeCatalog::with_platform([], [("x".to_owned(), vec!["nope".to_owned()])]).is_err()
         );

@@ -188,7 +188,11 @@ impl SecretHash {
 impl fmt::Debug for SecretHash {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         // A hash is not a secret, but a short form is all a reader of a debug line needs.
-        write!(f, "SecretHash({:02x}{:02x}{:02x}{:02x}…)", self.0[0], self.0[1], self.0[2], self.0[3])
+        write!(
+            f,
+            "SecretHash({:02x}{:02x}{:02x}{:02x}…)",
+            self.0[0], self.0[1], self.0[2], self.0[3]
+        )
     }
 }
 
@@ -206,16 +210,27 @@ mod tests {
         assert_eq!(Secret::parse(&format, secret.expose()).unwrap(), secret);
         assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
         let hint = secret.hint();
-        assert!(hint.starts_with("lk_live_…") && hint.ends_with(&secret.expose()[secret.expose().len() - 4..]));
+        assert!(
+            hint.starts_with("lk_live_…")
+                && hint.ends_with(&secret.expose()[secret.expose().len() - 4..])
+        );
     }
 
     #[test]
     fn rejects_other_prefixes_and_shapes() {
         let format = SecretFormat::default();
         let good = Secret::generate(&format);
-        let other = SecretFormat { prefix: "acme".parse().unwrap(), environment: Environment::Test };
+        let other = SecretFormat {
+            prefix: "acme".parse().unwrap(),
+            environment: Environment::Test,
+        };
         assert!(Secret::parse(&other, good.expose()).is_err());
-        for bad in ["", "lk_live_", "lk_prod_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", "Bearer x"] {
+        for bad in [
+            "",
+            "lk_live_",
+            "lk_prod_aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa",
+            "Bearer x",
+        ] {
             assert!(check(&format, bad).is_err(), "{bad}");
         }
     }

@@ -23,7 +23,7 @@ impl Timestamp {
         Self(seconds.clamp(Self::MIN.0, Self::MAX.0))
     }
 
-    pub fn unix(self) -> i64 {
+    pub const fn unix(self) -> i64 {
         self.0
     }
 
@@ -45,7 +45,12 @@ impl Timestamp {
     /// `YYYY-MM-DD`, as Turso shows creation dates.
     pub fn date(self) -> String {
         let date = self.to_datetime().date();
-        format!("{:04}-{:02}-{:02}", date.year(), u8::from(date.month()), date.day())
+        format!(
+            "{:04}-{:02}-{:02}",
+            date.year(),
+            u8::from(date.month()),
+            date.day()
+        )
     }
 
     /// Parses an RFC 3339 datetime (`2027-01-15T09:00:00Z`, any offset, fractions dropped).

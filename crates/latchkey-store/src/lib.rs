@@ -1,1 +1,112 @@
+//! The `Store` trait and its implementations. A store keeps records and enforces uniqueness;
+//! every rule about who may do what lives in `latchkey-core`.
 
+mod query;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use latchkey_core::{
+    Account, AccountId, Credential, Group, GroupId, Member, OrgId, Organization, Role, SecretHash,
+    Slug, Timestamp, Token, TokenId, TokenName, TokenView,
+};
+
+pub use query::{Cursor, PageRequest, SortField, TokenPage, TokenQuery, TokenSort};
+pub use sqlite::SqliteStore;
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule would break: a live token name, a username, a slug, a group name.
+    #[error("{0}")]
+    Conflict(String),
+    /// The record to change is not there (or no longer in a state that allows the change).
+    #[error("{0}")]
+    NotFound(String),
+    /// The database failed; the message is for the operator's log, not for clients.
+    #[error("database error: {0}")]
+    Backend(String),
+}
+
+/// What a change that invalidates tokens hands back: the hashes every verification cache must
+/// drop.
+pub type Evicted = Vec<SecretHash>;
+
+/// One store under every dialect. Writes are durable when they return `Ok`.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    /// The operator's root account, once created.
+    async fn root_account(&self) -> Result<Option<Account>>;
+
+    /// Creates an account with its personal organization, of which it is the owner.
+    async fn create_account(&self, account: &Account) -> Result<Organization>;
+    async fn account(&self, id: AccountId) -> Result<Option<Account>>;
+    async fn account_by_username(&self, username: &Slug) -> Result<Option<Account>>;
+    async fn accounts(&self) -> Result<Vec<Account>>;
+    /// Removes an account, its memberships and its personal organization, and revokes every
+    /// token it owns. Token records stay, revoked.
+    async fn delete_account(&self, id: AccountId, now: Timestamp) -> Result<Evicted>;
+
+    /// Creates an organization with `owner` as its first owner.
+    async fn create_organization(&self, org: &Organization, owner: AccountId) -> Result<()>;
+    async fn organization(&self, id: OrgId) -> Result<Option<Organization>>;
+    async fn organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>>;
+    /// The organizations `account` belongs to, with its role in each.
+    async fn organizations_of(&self, account: AccountId) -> Result<Vec<(Organization, Role)>>;
+    async fn organizations(&self) -> Result<Vec<Organization>>;
+    async fn rename_organization(&self, id: OrgId, name: &str) -> Result<()>;
+    /// Removes an organization and revokes every token minted in it.
+    async fn delete_organization(&self, id: OrgId, now: Timestamp) -> Result<Evicted>;
+
+    async fn membership(&self, org: OrgId, account: AccountId) -> Result<Option<Role>>;
+    async fn members(&self, org: OrgId) -> Result<Vec<Member>>;
+    async fn add_member(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<()>;
+    /// Changes a role; refuses to leave the organization without an owner.
+    async fn set_role(&self, org: OrgId, account: AccountId, role: Role) -> Result<()>;
+    /// Removes a member and revokes its tokens of that organization; refuses to remove the
+    /// last owner.
+    async fn remove_member(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<Evicted>;
+
+    async fn create_group(&self, group: &Group) -> Result<()>;
+    async fn group(&self, id: GroupId) -> Result<Option<Group>>;
+    async fn group_by_name(&self, org: OrgId, name: &Slug) -> Result<Option<Group>>;
+    async fn groups(&self, org: OrgId) -> Result<Vec<Group>>;
+    /// Removes a group and revokes the tokens pinned to it.
+    async fn delete_group(&self, id: GroupId, now: Timestamp) -> Result<Evicted>;
+
+    /// Stores a new token; a live token of the same owner with the same name is a conflict.
+    async fn insert_token(&self, token: &Token, hash: SecretHash) -> Result<()>;
+    async fn token(&self, id: TokenId) -> Result<Option<TokenView>>;
+    /// The owner's live (not revoked) token of that name.
+    async fn live_token_by_name(
+        &self,
+        owner: AccountId,
+        name: &TokenName,
+    ) -> Result<Option<TokenView>>;
+    /// The token a secret hashes to, its owner and the owner's membership: verification's read.
+    async fn credential(&self, hash: SecretHash) -> Result<Option<Credential>>;
+    async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage>;
+    /// Revokes a token; revoking a revoked token changes nothing. Returns the token as it now
+    /// is and the hash to evict.
+    async fn revoke_token(&self, id: TokenId, now: Timestamp) -> Result<(TokenView, SecretHash)>;
+    /// Replaces a live token's secret; returns the token and the old hash to evict.
+    async fn rotate_token(
+        &self,
+        id: TokenId,
+        hash: SecretHash,
+        hint: &str,
+    ) -> Result<(TokenView, SecretHash)>;
+    /// Records last-use stamps in one batch; a stamp never moves `last_used_at` backwards.
+    async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()>;
+}

@@ -1,0 +1,928 @@
+//! The embedded default: one SQLite file in WAL mode, one writer connection and a few readers.
+
+mod rows;
+
+use std::path::Path;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use async_trait::async_trait;
+use latchkey_core::{
+    Account, AccountId, Credential, Group, GroupId, Member, OrgId, Organization, Role, SecretHash,
+    Slug, Timestamp, Token, TokenId, TokenName, TokenStatus, TokenView,
+};
+use rusqlite::types::Value;
+use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use uuid::Uuid;
+
+use crate::query::{Cursor, CursorKey, PageRequest, SortField, TokenPage, TokenQuery};
+use crate::{Evicted, Result, Store, StoreError};
+use rows::{
+    ACCOUNT_COLUMNS, ORG_COLUMNS, TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM, account_from, group_from,
+    org_from, token_view_from,
+};
+
+/// Embedded, append-only migrations; `user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+
+/// The sentinel for "never expires", so expiry sorts and indexes without NULLs.
+const NEVER: i64 = Timestamp::MAX.unix();
+/// The sentinel for "never used".
+const UNUSED: i64 = 0;
+
+const READERS: usize = 4;
+
+#[derive(Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    writer: Mutex<Connection>,
+    readers: Vec<Mutex<Connection>>,
+    next_reader: AtomicUsize,
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(error: rusqlite::Error) -> Self {
+        StoreError::Backend(error.to_string())
+    }
+}
+
+fn open_connection(path: &Path) -> Result<Connection> {
+    let conn = Connection::open(path)?;
+    // FULL makes every acknowledged commit durable in WAL mode, not only on clean shutdowns.
+    conn.execute_batch(
+        "PRAGMA journal_mode = WAL;
+         PRAGMA synchronous = FULL;
+         PRAGMA foreign_keys = ON;
+         PRAGMA busy_timeout = 5000;",
+    )?;
+    Ok(conn)
+}
+
+fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
+    // A panic while holding a connection leaves it usable: SQLite rolls back an open transaction
+    // when the next one starts, so poisoning carries no meaning here.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database file and brings its schema up to date.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self> {
+        let path = path.as_ref();
+        let mut writer = open_connection(path)?;
+        migrate(&mut writer)?;
+        let readers = (0..READERS)
+            .map(|_| open_connection(path).map(Mutex::new))
+            .collect::<Result<Vec<_>>>()?;
+        Ok(Self {
+            inner: Arc::new(Inner {
+                writer: Mutex::new(writer),
+                readers,
+                next_reader: AtomicUsize::new(0),
+            }),
+        })
+    }
+
+    /// Runs `work` in one IMMEDIATE transaction on the writer, off the async threads.
+    async fn write<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let mut conn = lock(&inner.writer);
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = work(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })
+        .await
+    }
+
+    /// Runs `work` on a reader connection, off the async threads.
+    async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let inner = Arc::clone(&self.inner);
+        run_blocking(move || {
+            let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
+            let guard = (0..READERS)
+                .find_map(|i| inner.readers[(start + i) % READERS].try_lock().ok())
+                .unwrap_or_else(|| lock(&inner.readers[start % READERS]));
+            work(&guard)
+        })
+        .await
+    }
+}
+
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|error| StoreError::Backend(format!("database task failed: {error}")))?
+}
+
+fn migrate(conn: &mut Connection) -> Result<()> {
+    let done: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    if done > MIGRATIONS.len() {
+        return Err(StoreError::Backend(format!(
+            "the database has {done} migrations, this latchkey knows only {}: it is newer than this binary",
+            MIGRATIONS.len()
+        )));
+    }
+    for (index, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", index + 1)?;
+        tx.commit()?;
+        tracing::info!(migration = index + 1, "applied SQLite migration");
+    }
+    Ok(())
+}
+
+fn is_unique_violation(error: &rusqlite::Error) -> bool {
+    matches!(
+        error,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                || e.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+    )
+}
+
+/// Maps a unique-index violation to a conflict with `message`; any other error stays a failure.
+fn conflict_on_unique(
+    message: impl FnOnce() -> String,
+) -> impl FnOnce(rusqlite::Error) -> StoreError {
+    move |error| {
+        if is_unique_violation(&error) {
+            StoreError::Conflict(message())
+        } else {
+            error.into()
+        }
+    }
+}
+
+fn id(id: impl Into<Uuid>) -> Uuid {
+    id.into()
+}
+
+/// Revokes every live token that `filter` (a WHERE clause over `tokens`) selects, returning the
+/// hashes to evict.
+fn revoke_where(
+    tx: &Transaction<'_>,
+    filter: &str,
+    args: impl rusqlite::Params,
+) -> Result<Evicted> {
+    let sql = format!(
+        "UPDATE tokens SET revoked_at = ?1 WHERE revoked_at IS NULL AND ({filter}) RETURNING hash"
+    );
+    let mut stmt = tx.prepare(&sql)?;
+    let hashes = stmt
+        .query_map(args, |row| row.get::<_, [u8; 32]>(0))?
+        .map(|hash| hash.map(SecretHash))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(hashes)
+}
+
+fn view_by_id(conn: &Connection, token: TokenId) -> Result<Option<TokenView>> {
+    let sql = format!("SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.id = ?1");
+    Ok(conn
+        .prepare_cached(&sql)?
+        .query_row([id(token)], token_view_from)
+        .optional()?)
+}
+
+fn owner_count(tx: &Transaction<'_>, org: OrgId) -> Result<u64> {
+    Ok(tx.query_row(
+        "SELECT count(*) FROM memberships WHERE org_id = ?1 AND role = 'owner'",
+        [id(org)],
+        |row| row.get(0),
+    )?)
+}
+
+fn current_role(tx: &Transaction<'_>, org: OrgId, account: AccountId) -> Result<Option<Role>> {
+    tx.query_row(
+        "SELECT role FROM memberships WHERE org_id = ?1 AND account_id = ?2",
+        [id(org), id(account)],
+        |row| row.get::<_, String>(0),
+    )
+    .optional()?
+    .map(|role| {
+        role.parse()
+            .map_err(|e: latchkey_core::CoreError| StoreError::Backend(e.to_string()))
+    })
+    .transpose()
+}
+
+fn insert_org(tx: &Transaction<'_>, org: &Organization, owner: AccountId) -> Result<()> {
+    tx.execute(
+        "INSERT INTO organizations (id, slug, name, personal, created_at) VALUES (?1, ?2, ?3, ?4, ?5)",
+        params![id(org.id), org.slug.as_str(), org.name, org.personal, org.created_at.unix()],
+    )
+    .map_err(conflict_on_unique(|| {
+        format!("an organization with slug '{}' already exists", org.slug)
+    }))?;
+    tx.execute(
+        "INSERT INTO memberships (org_id, account_id, role, created_at) VALUES (?1, ?2, 'owner', ?3)",
+        params![id(org.id), id(owner), org.created_at.unix()],
+    )?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn root_account(&self) -> Result<Option<Account>> {
+        self.read(|conn| {
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.is_root = 1 AND a.deleted_at IS NULL");
+            Ok(conn.query_row(&sql, [], account_from).optional()?)
+        })
+        .await
+    }
+
+    async fn create_account(&self, account: &Account) -> Result<Organization> {
+        let account = account.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO accounts (id, username, email, kind, is_root, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                params![
+                    id(account.id),
+                    account.username.as_str(),
+                    account.email.as_ref().map(|e| e.as_str()),
+                    account.kind.as_str(),
+                    account.is_root,
+                    account.created_at.unix()
+                ],
+            )
+            .map_err(conflict_on_unique(|| format!("the username '{}' is taken", account.username)))?;
+            let personal = Organization {
+                id: OrgId::new(),
+                slug: account.username.clone(),
+                name: account.username.to_string(),
+                personal: true,
+                created_at: account.created_at,
+            };
+            insert_org(tx, &personal, account.id).map_err(|error| match error {
+                StoreError::Conflict(_) => StoreError::Conflict(format!(
+                    "the username '{}' is taken by an organization",
+                    account.username
+                )),
+                other => other,
+            })?;
+            Ok(personal)
+        })
+        .await
+    }
+
+    async fn account(&self, account: AccountId) -> Result<Option<Account>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE id = ?1 AND deleted_at IS NULL"
+            );
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row([id(account)], account_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn account_by_username(&self, username: &Slug) -> Result<Option<Account>> {
+        let username = username.to_string();
+        self.read(move |conn| {
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE username = ?1 AND deleted_at IS NULL");
+            Ok(conn.prepare_cached(&sql)?.query_row([username], account_from).optional()?)
+        })
+        .await
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        self.read(|conn| {
+            let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE deleted_at IS NULL ORDER BY username");
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt.query_map([], account_from)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn delete_account(&self, account: AccountId, now: Timestamp) -> Result<Evicted> {
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE accounts SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                params![id(account), now.unix()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound("no such account".to_owned()));
+            }
+            tx.execute(
+                "UPDATE organizations SET deleted_at = ?2 WHERE personal = 1 AND deleted_at IS NULL
+                   AND id IN (SELECT org_id FROM memberships WHERE account_id = ?1)",
+                params![id(account), now.unix()],
+            )?;
+            tx.execute(
+                "DELETE FROM memberships WHERE account_id = ?1",
+                [id(account)],
+            )?;
+            revoke_where(tx, "owner_id = ?2", params![now.unix(), id(account)])
+        })
+        .await
+    }
+
+    async fn create_organization(&self, org: &Organization, owner: AccountId) -> Result<()> {
+        let org = org.clone();
+        self.write(move |tx| insert_org(tx, &org, owner)).await
+    }
+
+    async fn organization(&self, org: OrgId) -> Result<Option<Organization>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {ORG_COLUMNS} FROM organizations o WHERE id = ?1 AND deleted_at IS NULL"
+            );
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row([id(org)], org_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>> {
+        let slug = slug.to_string();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {ORG_COLUMNS} FROM organizations o WHERE slug = ?1 AND deleted_at IS NULL"
+            );
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row([slug], org_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn organizations_of(&self, account: AccountId) -> Result<Vec<(Organization, Role)>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {ORG_COLUMNS}, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id
+                 WHERE m.account_id = ?1 AND o.deleted_at IS NULL ORDER BY o.slug"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt
+                .query_map([id(account)], |row| {
+                    Ok((org_from(row)?, rows::role_at(row, 5)?))
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn organizations(&self) -> Result<Vec<Organization>> {
+        self.read(|conn| {
+            let sql = format!(
+                "SELECT {ORG_COLUMNS} FROM organizations o WHERE deleted_at IS NULL ORDER BY slug"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt
+                .query_map([], org_from)?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn rename_organization(&self, org: OrgId, name: &str) -> Result<()> {
+        let name = name.to_owned();
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE organizations SET name = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                params![id(org), name],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound("no such organization".to_owned()));
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_organization(&self, org: OrgId, now: Timestamp) -> Result<Evicted> {
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE organizations SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                params![id(org), now.unix()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound("no such organization".to_owned()));
+            }
+            tx.execute("DELETE FROM memberships WHERE org_id = ?1", [id(org)])?;
+            tx.execute(
+                "UPDATE groups SET deleted_at = ?2 WHERE org_id = ?1 AND deleted_at IS NULL",
+                params![id(org), now.unix()],
+            )?;
+            revoke_where(tx, "org_id = ?2", params![now.unix(), id(org)])
+        })
+        .await
+    }
+
+    async fn membership(&self, org: OrgId, account: AccountId) -> Result<Option<Role>> {
+        self.read(move |conn| {
+            conn.prepare_cached(
+                "SELECT role FROM memberships WHERE org_id = ?1 AND account_id = ?2",
+            )?
+            .query_row([id(org), id(account)], |row| rows::role_at(row, 0))
+            .optional()
+            .map_err(Into::into)
+        })
+        .await
+    }
+
+    async fn members(&self, org: OrgId) -> Result<Vec<Member>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {ACCOUNT_COLUMNS}, m.role FROM accounts a JOIN memberships m ON m.account_id = a.id
+                 WHERE m.org_id = ?1 AND a.deleted_at IS NULL ORDER BY a.username"
+            );
+            let mut stmt = conn.prepare(&sql)?;
+            let rows = stmt
+                .query_map([id(org)], |row| {
+                    Ok(Member { account: account_from(row)?, role: rows::role_at(row, 6)? })
+                })?
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn add_member(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO memberships (org_id, account_id, role, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![id(org), id(account), role.as_str(), now.unix()],
+            )
+            .map_err(conflict_on_unique(|| "already a member of the organization".to_owned()))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_role(&self, org: OrgId, account: AccountId, role: Role) -> Result<()> {
+        self.write(move |tx| {
+            let current = current_role(tx, org, account)?
+                .ok_or_else(|| StoreError::NotFound("not a member of the organization".to_owned()))?;
+            if current == Role::Owner && role != Role::Owner && owner_count(tx, org)? <= 1 {
+                return Err(StoreError::Conflict(
+                    "the organization's last owner cannot step down; make another member owner first".to_owned(),
+                ));
+            }
+            tx.execute(
+                "UPDATE memberships SET role = ?3 WHERE org_id = ?1 AND account_id = ?2",
+                params![id(org), id(account), role.as_str()],
+            )?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_member(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<Evicted> {
+        self.write(move |tx| {
+            let current = current_role(tx, org, account)?.ok_or_else(|| {
+                StoreError::NotFound("not a member of the organization".to_owned())
+            })?;
+            if current == Role::Owner && owner_count(tx, org)? <= 1 {
+                return Err(StoreError::Conflict(
+                    "the organization's last owner cannot be removed".to_owned(),
+                ));
+            }
+            tx.execute(
+                "DELETE FROM memberships WHERE org_id = ?1 AND account_id = ?2",
+                [id(org), id(account)],
+            )?;
+            revoke_where(
+                tx,
+                "org_id = ?2 AND owner_id = ?3",
+                params![now.unix(), id(org), id(account)],
+            )
+        })
+        .await
+    }
+
+    async fn create_group(&self, group: &Group) -> Result<()> {
+        let group = group.clone();
+        self.write(move |tx| {
+            tx.execute(
+                "INSERT INTO groups (id, org_id, name, created_at) VALUES (?1, ?2, ?3, ?4)",
+                params![
+                    id(group.id),
+                    id(group.org),
+                    group.name.as_str(),
+                    group.created_at.unix()
+                ],
+            )
+            .map_err(conflict_on_unique(|| {
+                format!("a group named '{}' already exists", group.name)
+            }))?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn group(&self, group: GroupId) -> Result<Option<Group>> {
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached("SELECT id, org_id, name, created_at FROM groups WHERE id = ?1 AND deleted_at IS NULL")?
+                .query_row([id(group)], group_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn group_by_name(&self, org: OrgId, name: &Slug) -> Result<Option<Group>> {
+        let name = name.to_string();
+        self.read(move |conn| {
+            Ok(conn
+                .prepare_cached(
+                    "SELECT id, org_id, name, created_at FROM groups WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL",
+                )?
+                .query_row(params![id(org), name], group_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn groups(&self, org: OrgId) -> Result<Vec<Group>> {
+        self.read(move |conn| {
+            let mut stmt = conn.prepare(
+                "SELECT id, org_id, name, created_at FROM groups WHERE org_id = ?1 AND deleted_at IS NULL ORDER BY name",
+            )?;
+            let rows = stmt.query_map([id(org)], group_from)?.collect::<Result<Vec<_>, _>>()?;
+            Ok(rows)
+        })
+        .await
+    }
+
+    async fn delete_group(&self, group: GroupId, now: Timestamp) -> Result<Evicted> {
+        self.write(move |tx| {
+            let changed = tx.execute(
+                "UPDATE groups SET deleted_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+                params![id(group), now.unix()],
+            )?;
+            if changed == 0 {
+                return Err(StoreError::NotFound("no such group".to_owned()));
+            }
+            revoke_where(tx, "group_id = ?2", params![now.unix(), id(group)])
+        })
+        .await
+    }
+
+    async fn insert_token(&self, token: &Token, hash: SecretHash) -> Result<()> {
+        let token = token.clone();
+        self.write(move |tx| insert_token(tx, &token, hash)).await
+    }
+
+    async fn token(&self, token: TokenId) -> Result<Option<TokenView>> {
+        self.read(move |conn| view_by_id(conn, token)).await
+    }
+
+    async fn live_token_by_name(
+        &self,
+        owner: AccountId,
+        name: &TokenName,
+    ) -> Result<Option<TokenView>> {
+        let name = name.to_string();
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM}
+                 WHERE t.owner_id = ?1 AND t.name = ?2 AND t.revoked_at IS NULL"
+            );
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row(params![id(owner), name], token_view_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn credential(&self, hash: SecretHash) -> Result<Option<Credential>> {
+        self.read(move |conn| {
+            let sql = format!(
+                "SELECT {TOKEN_VIEW_COLUMNS}, m.role FROM {TOKEN_VIEW_FROM}
+                 LEFT JOIN memberships m ON m.org_id = t.org_id AND m.account_id = t.owner_id
+                 WHERE t.hash = ?1"
+            );
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row([hash.0], |row| {
+                    let view = token_view_from(row)?;
+                    let membership = row
+                        .get::<_, Option<String>>(rows::TOKEN_VIEW_WIDTH)?
+                        .and_then(|role| role.parse().ok());
+                    Ok(Credential { view, membership })
+                })
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
+        let query = query.clone();
+        self.read(move |conn| list_tokens(conn, &query)).await
+    }
+
+    async fn revoke_token(
+        &self,
+        token: TokenId,
+        now: Timestamp,
+    ) -> Result<(TokenView, SecretHash)> {
+        self.write(move |tx| {
+            tx.execute(
+                "UPDATE tokens SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+                params![id(token), now.unix()],
+            )?;
+            let hash = tx
+                .query_row(
+                    "SELECT hash FROM tokens WHERE id = ?1",
+                    [id(token)],
+                    |row| row.get::<_, [u8; 32]>(0),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound("no such token".to_owned()))?;
+            let view = view_by_id(tx, token)?
+                .ok_or_else(|| StoreError::NotFound("no such token".to_owned()))?;
+            Ok((view, SecretHash(hash)))
+        })
+        .await
+    }
+
+    async fn rotate_token(
+        &self,
+        token: TokenId,
+        hash: SecretHash,
+        hint: &str,
+    ) -> Result<(TokenView, SecretHash)> {
+        let hint = hint.to_owned();
+        self.write(move |tx| {
+            let old = tx
+                .query_row(
+                    "SELECT hash FROM tokens WHERE id = ?1 AND revoked_at IS NULL",
+                    [id(token)],
+                    |row| row.get::<_, [u8; 32]>(0),
+                )
+                .optional()?
+                .ok_or_else(|| StoreError::NotFound("no live token with that id".to_owned()))?;
+            tx.execute(
+                "UPDATE tokens SET hash = ?2, hint = ?3 WHERE id = ?1",
+                params![id(token), hash.0, hint],
+            )?;
+            let view = view_by_id(tx, token)?
+                .ok_or_else(|| StoreError::NotFound("no such token".to_owned()))?;
+            Ok((view, SecretHash(old)))
+        })
+        .await
+    }
+
+    async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()> {
+        if stamps.is_empty() {
+            return Ok(());
+        }
+        let stamps = stamps.to_vec();
+        self.write(move |tx| {
+            let mut stmt = tx.prepare_cached(
+                "UPDATE tokens SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
+            )?;
+            for (token, at) in stamps {
+                stmt.execute(params![id(token), at.unix()])?;
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result<()> {
+    let (account_wide, group) = match token.reach {
+        latchkey_core::Reach::Account => (true, None),
+        latchkey_core::Reach::Organization => (false, None),
+        latchkey_core::Reach::Group(group) => (false, Some(id(group))),
+    };
+    tx.prepare_cached(
+        "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide, group_id, name,
+                             scopes, token_type, created_at, expires_at, last_used_at, revoked_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    )?
+    .execute(params![
+        id(token.id),
+        hash.0,
+        token.hint,
+        id(token.owner),
+        id(token.created_by),
+        id(token.org),
+        account_wide,
+        group,
+        token.name.as_str(),
+        token.scopes.to_stored(),
+        token.token_type.as_str(),
+        token.created_at.unix(),
+        token.expires_at.map_or(NEVER, Timestamp::unix),
+        token.last_used_at.map_or(UNUSED, Timestamp::unix),
+        token.revoked_at.map(Timestamp::unix),
+    ])
+    .map_err(conflict_on_unique(|| {
+        format!("a live token named '{}' already exists for this account", token.name)
+    }))?;
+    let mut scope_stmt =
+        tx.prepare_cached("INSERT INTO token_scopes (scope, token_id) VALUES (?1, ?2)")?;
+    for scope in token.scopes.iter() {
+        scope_stmt.execute(params![scope.as_str(), id(token.id)])?;
+    }
+    Ok(())
+}
+
+/// A WHERE clause under construction: each condition with its numbered parameters.
+#[derive(Default)]
+struct Conditions {
+    clauses: Vec<String>,
+    args: Vec<Value>,
+}
+
+impl Conditions {
+    /// Adds a condition whose `?`s all stand for `value`.
+    fn bind(&mut self, clause: &str, value: Value) {
+        self.args.push(value);
+        self.clauses
+            .push(clause.replace('?', &format!("?{}", self.args.len())));
+    }
+
+    fn plain(&mut self, clause: &str) {
+        self.clauses.push(clause.to_owned());
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+fn blob(id: impl Into<Uuid>) -> Value {
+    Value::Blob(id.into().as_bytes().to_vec())
+}
+
+/// The filters of a listing, shared by the page and its count.
+fn filters(query: &TokenQuery) -> Conditions {
+    let mut c = Conditions::default();
+    if let Some(org) = query.org {
+        c.bind("t.org_id = ?", blob(org));
+    }
+    if let Some(owner) = query.owner {
+        c.bind("t.owner_id = ?", blob(owner));
+    }
+    if let Some(group) = query.group {
+        c.bind("t.group_id = ?", blob(group));
+    }
+    if query.exclude_account_wide {
+        c.plain("t.account_wide = 0");
+    }
+    let now = Value::Integer(query.now.unix());
+    match query.status {
+        Some(TokenStatus::Active) => c.bind("t.revoked_at IS NULL AND t.expires_at > ?", now),
+        Some(TokenStatus::Expired) => c.bind("t.revoked_at IS NULL AND t.expires_at <= ?", now),
+        Some(TokenStatus::Revoked) => c.plain("t.revoked_at IS NOT NULL"),
+        None => {}
+    }
+    if let Some(name) = &query.name_contains {
+        let escaped = name
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        c.bind(
+            "t.name LIKE ? ESCAPE '\\'",
+            Value::Text(format!("%{escaped}%")),
+        );
+    }
+    if let Some(scope) = &query.scope {
+        c.bind(
+            "t.id IN (SELECT token_id FROM token_scopes WHERE scope = ?)",
+            Value::Text(scope.clone()),
+        );
+    }
+    if let Some(at) = query.expires_before {
+        c.bind("t.expires_at < ?", Value::Integer(at.unix()));
+    }
+    if let Some(at) = query.expires_after {
+        c.bind("t.expires_at > ?", Value::Integer(at.unix()));
+        c.bind("t.expires_at < ?", Value::Integer(NEVER));
+    }
+    if let Some(at) = query.last_used_before {
+        c.bind("t.last_used_at < ?", Value::Integer(at.unix()));
+        c.bind("t.last_used_at > ?", Value::Integer(UNUSED));
+    }
+    if let Some(at) = query.last_used_after {
+        c.bind("t.last_used_at > ?", Value::Integer(at.unix()));
+    }
+    c
+}
+
+fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
+    let mut conditions = filters(query);
+    let total: u64 = conn
+        .prepare_cached(&format!(
+            "SELECT count(*) FROM tokens t {}",
+            conditions.sql()
+        ))?
+        .query_row(rusqlite::params_from_iter(conditions.args.iter()), |row| {
+            row.get(0)
+        })?;
+
+    let sort = query.sort;
+    let key_column = match sort.field {
+        SortField::CreatedAt => None,
+        SortField::Name => Some("t.name"),
+        SortField::ExpiresAt => Some("t.expires_at"),
+        SortField::LastUsedAt => Some("t.last_used_at"),
+    };
+    let (limit, offset) = match &query.page {
+        PageRequest::Numbered { page, per_page } => (
+            *per_page,
+            u64::from(page.saturating_sub(1)) * u64::from(*per_page),
+        ),
+        PageRequest::After { cursor, limit } => {
+            if let Some(cursor) = cursor {
+                let op = if sort.descending { "<" } else { ">" };
+                match (key_column, &cursor.key) {
+                    (None, _) => conditions.bind(&format!("t.id {op} ?"), blob(cursor.id)),
+                    (Some(column), key) => {
+                        let key = match key {
+                            CursorKey::Int(value) => Value::Integer(*value),
+                            CursorKey::Text(value) => Value::Text(value.clone()),
+                            CursorKey::None => Value::Null,
+                        };
+                        conditions.args.extend([key, blob(cursor.id)]);
+                        let n = conditions.args.len();
+                        conditions.plain(&format!("({column}, t.id) {op} (?{}, ?{n})", n - 1));
+                    }
+                }
+            }
+            (*limit, 0)
+        }
+    };
+    let direction = if sort.descending { "DESC" } else { "ASC" };
+    let order = match key_column {
+        None => format!("t.id {direction}"),
+        Some(column) => format!("{column} {direction}, t.id {direction}"),
+    };
+    let sql = format!(
+        "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} {} ORDER BY {order} LIMIT {} OFFSET {offset}",
+        conditions.sql(),
+        u64::from(limit) + 1,
+    );
+    let mut stmt = conn.prepare_cached(&sql)?;
+    let mut tokens = stmt
+        .query_map(
+            rusqlite::params_from_iter(conditions.args.iter()),
+            token_view_from,
+        )?
+        .collect::<Result<Vec<_>, _>>()?;
+    let more = tokens.len() > limit as usize;
+    tokens.truncate(limit as usize);
+    let next_cursor = more.then(|| tokens.last()).flatten().map(|last| Cursor {
+        sort,
+        id: last.token.id,
+        key: match sort.field {
+            SortField::CreatedAt => CursorKey::None,
+            SortField::Name => CursorKey::Text(last.token.name.to_string()),
+            SortField::ExpiresAt => {
+                CursorKey::Int(last.token.expires_at.map_or(NEVER, Timestamp::unix))
+            }
+            SortField::LastUsedAt => {
+                CursorKey::Int(last.token.last_used_at.map_or(UNUSED, Timestamp::unix))
+            }
+        },
+    });
+    Ok(TokenPage {
+        tokens,
+        total,
+        next_cursor,
+    })
+}
