@@ -14,8 +14,8 @@ pub mod time;
 pub use error::{AuthFailure, CoreError, Issue};
 pub use id::{AccountId, GroupId, OrgId, TokenId};
 pub use model::{
-    Account, AccountKind, Credential, Group, Member, Organization, Reach, Token, TokenStatus,
-    TokenType, TokenView,
+    Account, AccountKind, Group, Member, Organization, Reach, Token, TokenStatus, TokenType,
+    TokenView,
 };
 pub use names::{Email, Slug, TokenName};
 pub use policy::{ListReach, Principal, Standing, TokenAction, TokenDraft, VerifyCode};

@@ -223,7 +223,8 @@ impl Token {
     }
 }
 
-/// A token with the names a response shows: its owner, creator, organization and group.
+/// A token with what responses and verification need: its owner, creator, organization and
+/// group names, and its owner's membership in its organization.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenView {
     pub token: Token,
@@ -232,23 +233,24 @@ pub struct TokenView {
     pub organization: Slug,
     /// The group's name, also after the group is gone.
     pub group: Option<Slug>,
-}
-
-/// A token found by its secret's hash, with what verification needs to judge it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Credential {
-    pub view: TokenView,
-    /// The owner's membership in the token's organization; `None` once it has left.
+    /// The owner's role in the token's organization; `None` once it has left.
     pub membership: Option<Role>,
 }
 
-impl Credential {
+impl TokenView {
     /// The role the owner acts with in the token's organization (root is owner everywhere).
     pub fn owner_role(&self) -> Option<Role> {
-        if self.view.owner.is_root {
+        if self.owner.is_root {
             Some(Role::Owner)
         } else {
             self.membership
         }
+    }
+
+    /// True when the token can change nothing: its rights, as its owner now stands, hold no
+    /// write.
+    pub fn read_only(&self) -> bool {
+        self.owner_role()
+            .is_none_or(|role| self.token.read_only_as(role))
     }
 }

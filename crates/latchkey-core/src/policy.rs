@@ -322,3 +322,23 @@ pub fn verdict(
         },
     }
 }
+
+/// Whether the principal, standing as `standing`, may add, re-role or remove a member.
+/// `current` is the member's role now (`None` when adding) and `next` its role after (`None`
+/// when removing). Admins manage everyone below owner; only owners touch owners. Anyone may
+/// leave on their own.
+pub fn authorize_member_change(
+    standing: &Standing,
+    current: Option<Role>,
+    next: Option<Role>,
+    is_self: bool,
+) -> Result<(), CoreError> {
+    if is_self && next.is_none() {
+        return Ok(());
+    }
+    standing.require(Rights::MEMBERS_MANAGE, "manage members")?;
+    if current == Some(Role::Owner) || next == Some(Role::Owner) {
+        standing.require(Rights::ADMINS_MANAGE, "manage owners")?;
+    }
+    Ok(())
+}

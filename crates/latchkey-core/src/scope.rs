@@ -24,6 +24,10 @@ const LATCHKEY_SCOPES: &[(&str, Rights)] = &[
     ("webhooks:write", Rights::WEBHOOKS_WRITE),
 ];
 
+/// Asks for no restriction at all: every right of the owner within the token's reach. It must
+/// stand alone, so a token is never unrestricted by accident.
+pub const UNRESTRICTED: &str = "*";
+
 /// The platform scope that grants latchkey's read rights.
 pub const READ_SCOPE: &str = "read";
 
@@ -199,7 +203,18 @@ impl ScopeCatalog {
     }
 
     /// Parses requested scopes, expanding presets; every unknown scope is reported at once.
+    /// `["*"]` asks for an unrestricted token (empty scopes).
     pub fn parse<S: AsRef<str>>(&self, requested: &[S]) -> Result<Scopes, CoreError> {
+        if requested.iter().any(|s| s.as_ref() == UNRESTRICTED) {
+            return if requested.len() == 1 {
+                Ok(Scopes::default())
+            } else {
+                Err(CoreError::invalid(
+                    "scopes",
+                    "'*' (every right of the owner) must stand alone",
+                ))
+            };
+        }
         let mut out = Vec::new();
         let mut issues = Vec::new();
         for raw in requested {
@@ -242,6 +257,8 @@ mod tests {
         assert_eq!(scopes.iter().count(), 9);
         assert!(!scopes.contains("full-access"));
         assert_eq!(catalog.preset_of(&scopes), Some("full-access"));
+        assert!(catalog.parse(&["*"]).unwrap().is_empty());
+        assert!(catalog.parse(&["*", "read"]).is_err());
         let error = catalog.parse(&["nope", "tokens:read", "zap"]).unwrap_err();
         assert_eq!(error.issues().len(), 2);
     }

@@ -1,1 +1,168 @@
+//! latchkey's HTTP server: one store, one verification cache, and a router per dialect.
 
+pub mod dialects;
+pub mod error;
+pub mod service;
+pub mod verify;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::response::IntoResponse;
+use latchkey_core::{
+    Account, AccountId, AccountKind, Clock, CoreError, Reach, ScopeCatalog, Scopes, Secret,
+    SecretFormat, Token, TokenId, TokenType,
+};
+use latchkey_store::{Store, StoreError};
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{InfoBuilder, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::dialects::Dialect;
+use crate::dialects::native::Native;
+use crate::service::Service;
+use crate::verify::{CacheConfig, Verifier};
+
+pub use crate::error::{Error, Result};
+
+/// What every handler reaches.
+#[derive(Clone)]
+pub struct AppState {
+    pub service: Arc<Service>,
+}
+
+/// Everything a server is built from.
+pub struct Settings {
+    pub format: SecretFormat,
+    pub catalog: ScopeCatalog,
+    pub cache: CacheConfig,
+    /// How often `last_used_at` stamps are written.
+    pub flush_period: Duration,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            format: SecretFormat::default(),
+            catalog: ScopeCatalog::default(),
+            cache: CacheConfig::default(),
+            flush_period: Duration::from_secs(1),
+        }
+    }
+}
+
+/// A built server: its state, and the router over every dialect.
+pub struct App {
+    pub state: AppState,
+    pub router: Router,
+    pub openapi: OpenApi,
+}
+
+impl App {
+    /// Builds the service and the routers, and starts the `last_used_at` flusher.
+    pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
+        let verifier = Arc::new(Verifier::new(
+            Arc::clone(&store),
+            settings.format,
+            settings.cache,
+        ));
+        verifier.spawn_flusher(settings.flush_period);
+        let service = Arc::new(Service::new(store, clock, settings.catalog, verifier));
+        let state = AppState { service };
+        let (router, openapi) = routes().split_for_parts();
+        let openapi = Arc::new(openapi);
+        let served = Arc::clone(&openapi);
+        let router = router
+            .route(
+                "/openapi.json",
+                axum::routing::get(move || {
+                    let doc = Arc::clone(&served);
+                    async move { axum::Json(doc.as_ref().clone()) }
+                }),
+            )
+            .fallback(|| async {
+                Native::render(&Error::Core(CoreError::not_found("no such route"))).into_response()
+            })
+            .layer(tower_http::trace::TraceLayer::new_for_http())
+            .with_state(state.clone());
+        Self {
+            state,
+            router,
+            openapi: openapi.as_ref().clone(),
+        }
+    }
+}
+
+/// Every route of every dialect, with its OpenAPI description.
+pub fn routes() -> OpenApiRouter<AppState> {
+    let mut doc = OpenApi::default();
+    doc.info = InfoBuilder::new()
+        .title("latchkey")
+        .version(env!("CARGO_PKG_VERSION"))
+        .description(Some(
+            "A self-hosted API token service speaking the native (Tooken-compatible), Turso and \
+             MotherDuck token APIs. Security scopes name the token scope each call needs.",
+        ))
+        .build();
+    let mut components = doc.components.take().unwrap_or_default();
+    components.add_security_scheme(
+        "bearer",
+        SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+    );
+    doc.components = Some(components);
+    OpenApiRouter::with_openapi(doc)
+        .merge(dialects::native::router())
+        .merge(dialects::admin::router())
+}
+
+/// The name of the operator's account, and of its first token.
+pub const ROOT: &str = "root";
+
+/// On a store with no root yet, creates the root account and an unscoped account-wide token
+/// for it, and returns that token's secret: the one time it is shown. `secret`, when given,
+/// becomes the root token (for automation); otherwise one is generated.
+pub async fn bootstrap(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    format: &SecretFormat,
+    secret: Option<Secret>,
+) -> Result<Option<Secret>> {
+    if store.root_account().await?.is_some() {
+        return Ok(None);
+    }
+    let now = clock.now();
+    let account = Account {
+        id: AccountId::new(),
+        username: ROOT.parse().map_err(Error::Core)?,
+        email: None,
+        kind: AccountKind::Human,
+        is_root: true,
+        created_at: now,
+    };
+    let personal = match store.create_account(&account).await {
+        Ok(org) => org,
+        // Another node bootstrapped at the same moment.
+        Err(StoreError::Conflict(_)) => return Ok(None),
+        Err(error) => return Err(error.into()),
+    };
+    let secret = secret.unwrap_or_else(|| Secret::generate(format));
+    let token = Token {
+        id: TokenId::new(),
+        owner: account.id,
+        created_by: account.id,
+        org: personal.id,
+        reach: Reach::Account,
+        name: ROOT.parse().map_err(Error::Core)?,
+        scopes: Scopes::default(),
+        token_type: TokenType::ReadWrite,
+        hint: secret.hint(),
+        created_at: now,
+        expires_at: None,
+        last_used_at: None,
+        revoked_at: None,
+    };
+    store.insert_token(&token, secret.hash()).await?;
+    tracing::info!("created the root account and its first token");
+    Ok(Some(secret))
+}
