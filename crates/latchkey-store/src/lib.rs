@@ -6,8 +6,8 @@ pub mod sqlite;
 
 use async_trait::async_trait;
 use latchkey_core::{
-    Account, AccountId, Credential, Group, GroupId, Member, OrgId, Organization, Role, SecretHash,
-    Slug, Timestamp, Token, TokenId, TokenName, TokenView,
+    Account, AccountId, Group, GroupId, Member, OrgId, Organization, Role, SecretHash, Slug,
+    Timestamp, Token, TokenId, TokenName, TokenView,
 };
 
 pub use query::{Cursor, PageRequest, SortField, TokenPage, TokenQuery, TokenSort};
@@ -94,8 +94,8 @@ pub trait Store: Send + Sync + 'static {
         owner: AccountId,
         name: &TokenName,
     ) -> Result<Option<TokenView>>;
-    /// The token a secret hashes to, its owner and the owner's membership: verification's read.
-    async fn credential(&self, hash: SecretHash) -> Result<Option<Credential>>;
+    /// The token a secret hashes to: verification's read.
+    async fn credential(&self, hash: SecretHash) -> Result<Option<TokenView>>;
     async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage>;
     /// Revokes a token; revoking a revoked token changes nothing. Returns the token as it now
     /// is and the hash to evict.

@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use async_trait::async_trait;
 use latchkey_core::{
-    Account, AccountId, Credential, Group, GroupId, Member, OrgId, Organization, Role, SecretHash,
-    Slug, Timestamp, Token, TokenId, TokenName, TokenStatus, TokenView,
+    Account, AccountId, Group, GroupId, Member, OrgId, Organization, Role, SecretHash, Slug,
+    Timestamp, Token, TokenId, TokenName, TokenStatus, TokenView,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
@@ -622,22 +622,13 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn credential(&self, hash: SecretHash) -> Result<Option<Credential>> {
+    async fn credential(&self, hash: SecretHash) -> Result<Option<TokenView>> {
         self.read(move |conn| {
-            let sql = format!(
-                "SELECT {TOKEN_VIEW_COLUMNS}, m.role FROM {TOKEN_VIEW_FROM}
-                 LEFT JOIN memberships m ON m.org_id = t.org_id AND m.account_id = t.owner_id
-                 WHERE t.hash = ?1"
-            );
+            let sql =
+                format!("SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.hash = ?1");
             Ok(conn
                 .prepare_cached(&sql)?
-                .query_row([hash.0], |row| {
-                    let view = token_view_from(row)?;
-                    let membership = row
-                        .get::<_, Option<String>>(rows::TOKEN_VIEW_WIDTH)?
-                        .and_then(|role| role.parse().ok());
-                    Ok(Credential { view, membership })
-                })
+                .query_row([hash.0], token_view_from)
                 .optional()?)
         })
         .await
@@ -840,6 +831,8 @@ fn filters(query: &TokenQuery) -> Conditions {
     }
     if let Some(at) = query.last_used_after {
         c.bind("t.last_used_at > ?", Value::Integer(at.unix()));
+        // A bound before the epoch would otherwise let in the never-used sentinel.
+        c.bind("t.last_used_at > ?", Value::Integer(UNUSED));
     }
     c
 }

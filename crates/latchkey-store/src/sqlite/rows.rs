@@ -19,14 +19,14 @@ pub(super) const ORG_COLUMNS: &str = "o.id, o.slug, o.name, o.personal, o.create
 
 pub(super) const TOKEN_VIEW_COLUMNS: &str = "t.id, t.owner_id, t.created_by, t.org_id, t.account_wide, \
      t.group_id, t.name, t.scopes, t.token_type, t.hint, t.created_at, t.expires_at, t.last_used_at, \
-     t.revoked_at, a.id, a.username, a.email, a.kind, a.is_root, a.created_at, c.email, o.slug, g.name";
-/// How many columns `TOKEN_VIEW_COLUMNS` has; a query may select more after them.
-pub(super) const TOKEN_VIEW_WIDTH: usize = 23;
+     t.revoked_at, a.id, a.username, a.email, a.kind, a.is_root, a.created_at, c.email, o.slug, g.name, \
+     m.role";
 pub(super) const TOKEN_VIEW_FROM: &str = "tokens t \
      JOIN accounts a ON a.id = t.owner_id \
      JOIN accounts c ON c.id = t.created_by \
      JOIN organizations o ON o.id = t.org_id \
-     LEFT JOIN groups g ON g.id = t.group_id";
+     LEFT JOIN groups g ON g.id = t.group_id \
+     LEFT JOIN memberships m ON m.org_id = t.org_id AND m.account_id = t.owner_id";
 
 fn parsed<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
 where
@@ -125,5 +125,6 @@ pub(super) fn token_view_from(row: &Row<'_>) -> rusqlite::Result<TokenView> {
         creator_email: parsed_opt(row, 20)?,
         organization: parsed(row, 21)?,
         group: parsed_opt(row, 22)?,
+        membership: parsed_opt(row, 23)?,
     })
 }

@@ -1,0 +1,316 @@
+//! Tokens: storing, reading back, verification's read, revocation, rotation, usage stamps.
+
+use latchkey_core::{
+    AccountKind, Role, Secret, SecretFormat, Timestamp, Token, TokenId, TokenView,
+};
+use latchkey_store::Store;
+
+use super::support::{
+    Minted, account, assert_conflict, assert_not_found, create, fresh_hash, join, mint, new_group,
+    now_plus, org, person, slug, token_name, view,
+};
+
+pub async fn token_view_names_owner_creator_org_and_group(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let robot = create(
+        store,
+        latchkey_core::Account {
+            email: None,
+            kind: AccountKind::Service,
+            ..account("robot")
+        },
+    )
+    .await;
+    let acme = org(store, "acme", &alice).await;
+    join(store, &acme, &robot, Role::Member).await;
+    let east = new_group(store, &acme, "east").await;
+
+    let for_robot = mint(&robot, &acme, "replica reader")
+        .by(&alice)
+        .in_group(&east)
+        .scopes(&["read", "tokens:read"])
+        .read_scaling()
+        .expires(Some(now_plus(3_600)))
+        .last_used(Some(now_plus(-60)))
+        .insert(store)
+        .await;
+    assert_eq!(
+        view(store, for_robot.id()).await,
+        TokenView {
+            token: for_robot.token.clone(),
+            owner: robot.account.clone(),
+            creator_email: alice.account.email.clone(),
+            organization: slug("acme"),
+            group: Some(slug("east")),
+            membership: Some(Role::Member),
+        }
+    );
+
+    let everywhere = mint(&alice, &alice.personal, "everywhere")
+        .account_wide()
+        .scopes(&["full-access"])
+        .insert(store)
+        .await;
+    assert_eq!(
+        view(store, everywhere.id()).await,
+        TokenView {
+            token: everywhere.token.clone(),
+            owner: alice.account.clone(),
+            creator_email: alice.account.email.clone(),
+            organization: slug("alice"),
+            group: None,
+            membership: Some(Role::Owner),
+        }
+    );
+
+    let own = mint(&robot, &acme, "own").insert(store).await;
+    let own_view = view(store, own.id()).await;
+    assert_eq!(own_view.creator_email, None, "the robot has no email");
+    assert_eq!(own_view.organization, slug("acme"));
+    assert_eq!(own_view.group, None);
+
+    assert_eq!(store.token(TokenId::new()).await.unwrap(), None);
+}
+
+pub async fn optional_times_round_trip(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let cases: [(Option<Timestamp>, Option<Timestamp>); 4] = [
+        (None, None),
+        (Some(now_plus(86_400)), None),
+        (None, Some(now_plus(-5))),
+        (Some(now_plus(-86_400)), Some(now_plus(-90_000))),
+    ];
+    for (index, (expires, used)) in cases.into_iter().enumerate() {
+        let token = mint(&alice, &alice.personal, &format!("token {index}"))
+            .expires(expires)
+            .last_used(used)
+            .insert(store)
+            .await;
+        let stored = view(store, token.id()).await.token;
+        assert_eq!(stored.expires_at, expires);
+        assert_eq!(stored.last_used_at, used);
+        assert_eq!(stored.revoked_at, None);
+        assert_eq!(stored.created_at, token.token.created_at);
+    }
+}
+
+pub async fn live_token_names_are_unique_per_owner(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let bob = person(store, "bob").await;
+    let acme = org(store, "acme", &alice).await;
+    join(store, &acme, &bob, Role::Member).await;
+    let deploy = token_name("deploy");
+
+    let first = mint(&alice, &acme, "deploy").insert(store).await;
+    for duplicate in [
+        mint(&alice, &acme, "deploy").build(),
+        mint(&alice, &alice.personal, "deploy").build(),
+        mint(&alice, &alice.personal, "deploy")
+            .account_wide()
+            .build(),
+    ] {
+        assert_conflict(store.insert_token(&duplicate.token, duplicate.hash()).await);
+        assert_eq!(store.token(duplicate.id()).await.unwrap(), None);
+        assert_eq!(store.credential(duplicate.hash()).await.unwrap(), None);
+    }
+    assert_eq!(
+        store.live_token_by_name(alice.id(), &deploy).await.unwrap(),
+        Some(view(store, first.id()).await)
+    );
+
+    let bobs = mint(&bob, &acme, "deploy").insert(store).await;
+    assert_eq!(
+        store.live_token_by_name(bob.id(), &deploy).await.unwrap(),
+        Some(view(store, bobs.id()).await)
+    );
+
+    store.revoke_token(first.id(), now_plus(0)).await.unwrap();
+    assert_eq!(
+        store.live_token_by_name(alice.id(), &deploy).await.unwrap(),
+        None
+    );
+    let second = mint(&alice, &acme, "deploy").insert(store).await;
+    assert_eq!(
+        store.live_token_by_name(alice.id(), &deploy).await.unwrap(),
+        Some(view(store, second.id()).await)
+    );
+    store.revoke_token(second.id(), now_plus(1)).await.unwrap();
+    mint(&alice, &acme, "deploy").insert(store).await;
+    assert_eq!(
+        store
+            .live_token_by_name(alice.id(), &token_name("Deploy"))
+            .await
+            .unwrap(),
+        None,
+        "a name is found as written"
+    );
+}
+
+pub async fn credential_finds_the_token_and_the_owners_membership(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let bob = person(store, "bob").await;
+    let acme = org(store, "acme", &alice).await;
+    join(store, &acme, &bob, Role::Viewer).await;
+
+    let in_acme = mint(&bob, &acme, "acme")
+        .expires(Some(now_plus(-1)))
+        .insert(store)
+        .await;
+    let everywhere = mint(&bob, &bob.personal, "everywhere")
+        .account_wide()
+        .insert(store)
+        .await;
+
+    let found = store.credential(in_acme.hash()).await.unwrap().unwrap();
+    assert_eq!(found, view(store, in_acme.id()).await);
+    assert_eq!(found.membership, Some(Role::Viewer));
+    let found = store.credential(everywhere.hash()).await.unwrap().unwrap();
+    assert_eq!(found, view(store, everywhere.id()).await);
+    assert_eq!(
+        found.membership,
+        Some(Role::Owner),
+        "owner of its personal org"
+    );
+
+    store
+        .set_role(acme.id, bob.id(), Role::Admin)
+        .await
+        .unwrap();
+    let found = store.credential(in_acme.hash()).await.unwrap().unwrap();
+    assert_eq!(
+        found.membership,
+        Some(Role::Admin),
+        "the membership as it is now"
+    );
+
+    assert_eq!(store.credential(fresh_hash()).await.unwrap(), None);
+}
+
+pub async fn revoke_is_idempotent(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let token = mint(&alice, &alice.personal, "laptop").insert(store).await;
+
+    let (revoked, hash) = store.revoke_token(token.id(), now_plus(0)).await.unwrap();
+    assert_eq!(hash, token.hash());
+    assert_eq!(
+        revoked.token,
+        Token {
+            revoked_at: Some(now_plus(0)),
+            ..token.token.clone()
+        }
+    );
+    assert_eq!(revoked, view(store, token.id()).await);
+
+    let (again, hash) = store.revoke_token(token.id(), now_plus(60)).await.unwrap();
+    assert_eq!(hash, token.hash());
+    assert_eq!(again, revoked, "revoking again changes nothing");
+
+    let credential = store.credential(token.hash()).await.unwrap().unwrap();
+    assert_eq!(
+        credential.token.revoked_at,
+        Some(now_plus(0)),
+        "verification still finds a revoked token, to say so"
+    );
+    assert_eq!(
+        store
+            .live_token_by_name(alice.id(), &token.token.name)
+            .await
+            .unwrap(),
+        None
+    );
+    assert_not_found(store.revoke_token(TokenId::new(), now_plus(0)).await);
+}
+
+pub async fn rotate_replaces_the_secret_of_a_live_token(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let token = mint(&alice, &alice.personal, "laptop")
+        .expires(Some(now_plus(-10)))
+        .insert(store)
+        .await;
+
+    let mut previous = token.hash();
+    for _ in 0..2 {
+        let secret = Secret::generate(&SecretFormat::default());
+        let (rotated, old) = store
+            .rotate_token(token.id(), secret.hash(), &secret.hint())
+            .await
+            .unwrap();
+        assert_eq!(old, previous, "the hash to evict is the one replaced");
+        assert_eq!(
+            rotated.token,
+            Token {
+                hint: secret.hint(),
+                ..token.token.clone()
+            },
+            "only the secret changes"
+        );
+        assert_eq!(rotated, view(store, token.id()).await);
+        let found = store.credential(secret.hash()).await.unwrap().unwrap();
+        assert_eq!(found, rotated);
+        assert_eq!(store.credential(previous).await.unwrap(), None);
+        previous = secret.hash();
+    }
+
+    store.revoke_token(token.id(), now_plus(0)).await.unwrap();
+    assert_not_found(
+        store
+            .rotate_token(token.id(), fresh_hash(), "lk_live_…none")
+            .await,
+    );
+    assert!(
+        store.credential(previous).await.unwrap().is_some(),
+        "a refused rotation keeps the secret"
+    );
+    assert_not_found(
+        store
+            .rotate_token(TokenId::new(), fresh_hash(), "lk_live_…none")
+            .await,
+    );
+}
+
+pub async fn record_usage_never_moves_last_used_backwards(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let one = mint(&alice, &alice.personal, "one").insert(store).await;
+    let two = mint(&alice, &alice.personal, "two").insert(store).await;
+    let idle = mint(&alice, &alice.personal, "idle").insert(store).await;
+    let last_used = async |token: &Minted| view(store, token.id()).await.token.last_used_at;
+
+    store.record_usage(&[]).await.unwrap();
+    store
+        .record_usage(&[(one.id(), now_plus(-100)), (two.id(), now_plus(-50))])
+        .await
+        .unwrap();
+    assert_eq!(last_used(&one).await, Some(now_plus(-100)));
+    assert_eq!(last_used(&two).await, Some(now_plus(-50)));
+
+    store
+        .record_usage(&[(one.id(), now_plus(-200))])
+        .await
+        .unwrap();
+    assert_eq!(
+        last_used(&one).await,
+        Some(now_plus(-100)),
+        "an older stamp is ignored"
+    );
+
+    store
+        .record_usage(&[
+            (one.id(), now_plus(-10)),
+            (one.id(), now_plus(-20)),
+            (two.id(), now_plus(-40)),
+            (two.id(), now_plus(-30)),
+        ])
+        .await
+        .unwrap();
+    assert_eq!(last_used(&one).await, Some(now_plus(-10)));
+    assert_eq!(last_used(&two).await, Some(now_plus(-30)));
+    assert_eq!(last_used(&idle).await, None);
+    assert_eq!(
+        view(store, one.id()).await.token,
+        Token {
+            last_used_at: Some(now_plus(-10)),
+            ..one.token.clone()
+        },
+        "a stamp changes nothing else"
+    );
+}
