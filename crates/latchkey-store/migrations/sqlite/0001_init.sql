@@ -52,6 +52,8 @@ CREATE TABLE tokens (
     account_wide INTEGER NOT NULL,
     group_id BLOB,
     name TEXT NOT NULL,
+    -- The name in Unicode lower case, for the case-insensitive name filter.
+    name_folded TEXT NOT NULL,
     scopes TEXT NOT NULL,
     token_type TEXT NOT NULL CHECK (token_type IN ('read_write', 'read_scaling')),
     created_at INTEGER NOT NULL,

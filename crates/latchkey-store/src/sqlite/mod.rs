@@ -322,6 +322,23 @@ impl Store for SqliteStore {
             if changed == 0 {
                 return Err(StoreError::NotFound("no such account".to_owned()));
             }
+            let orphaned: Option<String> = tx
+                .query_row(
+                    "SELECT o.slug FROM organizations o JOIN memberships m ON m.org_id = o.id
+                     WHERE m.account_id = ?1 AND m.role = 'owner' AND o.personal = 0
+                       AND o.deleted_at IS NULL
+                       AND (SELECT count(*) FROM memberships x
+                            WHERE x.org_id = o.id AND x.role = 'owner') = 1
+                     LIMIT 1",
+                    [id(account)],
+                    |row| row.get(0),
+                )
+                .optional()?;
+            if let Some(slug) = orphaned {
+                return Err(StoreError::Conflict(format!(
+                    "the account is the last owner of organization '{slug}'; give it another owner or delete it first"
+                )));
+            }
             tx.execute(
                 "UPDATE organizations SET deleted_at = ?2 WHERE personal = 1 AND deleted_at IS NULL
                    AND id IN (SELECT org_id FROM memberships WHERE account_id = ?1)",
@@ -717,8 +734,9 @@ fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result
     };
     tx.prepare_cached(
         "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide, group_id, name,
-                             scopes, token_type, created_at, expires_at, last_used_at, revoked_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+                             scopes, token_type, created_at, expires_at, last_used_at, revoked_at,
+                             name_folded)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
     )?
     .execute(params![
         id(token.id),
@@ -736,6 +754,7 @@ fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result
         token.expires_at.map_or(NEVER, Timestamp::unix),
         token.last_used_at.map_or(UNUSED, Timestamp::unix),
         token.revoked_at.map(Timestamp::unix),
+        token.name.as_str().to_lowercase(),
     ])
     .map_err(conflict_on_unique(|| {
         format!("a live token named '{}' already exists for this account", token.name)
@@ -803,13 +822,10 @@ fn filters(query: &TokenQuery) -> Conditions {
         None => {}
     }
     if let Some(name) = &query.name_contains {
-        let escaped = name
-            .replace('\\', "\\\\")
-            .replace('%', "\\%")
-            .replace('_', "\\_");
+        // Both sides in Unicode lower case; instr() takes `%` and `_` literally.
         c.bind(
-            "t.name LIKE ? ESCAPE '\\'",
-            Value::Text(format!("%{escaped}%")),
+            "instr(t.name_folded, ?) > 0",
+            Value::Text(name.to_lowercase()),
         );
     }
     if let Some(scope) = &query.scope {

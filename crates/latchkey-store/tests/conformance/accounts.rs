@@ -254,3 +254,22 @@ pub async fn deleted_username_can_be_reused(store: &dyn Store) {
         .await
         .unwrap();
 }
+
+pub async fn the_last_owner_of_a_team_cannot_be_deleted(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let bob = person(store, "bob").await;
+    let acme = org(store, "acme", &alice).await;
+    let token = mint(&alice, &acme, "work").insert(store).await;
+
+    assert_conflict(store.delete_account(alice.id(), now_plus(0)).await);
+    assert_eq!(
+        view(store, token.id()).await.token.revoked_at,
+        None,
+        "nothing changed"
+    );
+    assert_eq!(role_in(store, &acme, &alice).await, Some(Role::Owner));
+
+    join(store, &acme, &bob, Role::Owner).await;
+    store.delete_account(alice.id(), now_plus(0)).await.unwrap();
+    assert_eq!(role_in(store, &acme, &bob).await, Some(Role::Owner));
+}

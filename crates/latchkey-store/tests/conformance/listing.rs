@@ -706,3 +706,29 @@ pub async fn keyset_walk_is_stable_while_tokens_are_minted_and_revoked(store: &d
         }
     }
 }
+
+pub async fn name_contains_folds_unicode_case(store: &dyn Store) {
+    let owner = person(store, "dora").await;
+    let home = org(store, "cafe", &owner).await;
+    for name in ["Café Token", "ÉCOLE", "plain"] {
+        mint(&owner, &home, name).insert(store).await;
+    }
+    let mut query = everything();
+    query.org = Some(home.id);
+    query.sort = "name".parse().expect("a sort");
+    for (needle, expected) in [
+        ("CAFÉ", vec!["Café Token"]),
+        ("école", vec!["ÉCOLE"]),
+        ("É", vec!["Café Token", "ÉCOLE"]),
+    ] {
+        query.name_contains = Some(needle.to_owned());
+        let page = store.list_tokens(&query).await.expect("list tokens");
+        let names: Vec<String> = page
+            .tokens
+            .iter()
+            .map(|v| v.token.name.to_string())
+            .collect();
+        assert_eq!(names, expected, "needle {needle:?}");
+        assert_eq!(page.total, expected.len() as u64);
+    }
+}
