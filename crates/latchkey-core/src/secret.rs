@@ -164,6 +164,49 @@ pub fn check(format: &SecretFormat, input: &str) -> Result<(), CoreError> {
     Ok(())
 }
 
+/// Replaces anything shaped like a secret (of any prefix) with `[redacted]`: for messages that
+/// quote what a client sent, which might be a secret pasted in the wrong place.
+pub fn redact(text: &str) -> std::borrow::Cow<'_, str> {
+    let bytes = text.as_bytes();
+    let mut spans = Vec::new();
+    let mut from = 0;
+    while let Some(found) = ["_live_", "_test_"]
+        .iter()
+        .filter_map(|marker| text[from..].find(marker).map(|at| from + at))
+        .min()
+    {
+        let body_start = found + 6;
+        let body_end = body_start + BODY_LEN + CHECKSUM_LEN;
+        let prefix_start = bytes[..found]
+            .iter()
+            .rposition(|b| !(b.is_ascii_lowercase() || b.is_ascii_digit()))
+            .map_or(0, |at| at + 1);
+        let is_secret = (1..=16).contains(&(found - prefix_start))
+            && body_end <= bytes.len()
+            && bytes[body_start..body_end]
+                .iter()
+                .all(u8::is_ascii_alphanumeric);
+        if is_secret {
+            spans.push((prefix_start, body_end));
+            from = body_end;
+        } else {
+            from = found + 1;
+        }
+    }
+    if spans.is_empty() {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut last = 0;
+    for (start, end) in spans {
+        out.push_str(&text[last..start]);
+        out.push_str("[redacted]");
+        last = end;
+    }
+    out.push_str(&text[last..]);
+    std::borrow::Cow::Owned(out)
+}
+
 /// CRC32 of everything before it, in six base62 digits (GitHub's scheme).
 fn checksum(signed: &[u8]) -> [u8; CHECKSUM_LEN] {
     let mut value = crc32fast::hash(signed);
@@ -233,6 +276,26 @@ mod tests {
         ] {
             assert!(check(&format, bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn redacts_anything_shaped_like_a_secret() {
+        let secret = Secret::generate(&SecretFormat::default());
+        let other = Secret::generate(&SecretFormat {
+            prefix: "acme".parse().unwrap(),
+            environment: Environment::Test,
+        });
+        let text = format!(
+            "unknown scope '{}' and \"{}\"",
+            secret.expose(),
+            other.expose()
+        );
+        let redacted = redact(&text);
+        assert_eq!(redacted, "unknown scope '[redacted]' and \"[redacted]\"");
+        assert_eq!(
+            redact("a_live_short and plain text"),
+            "a_live_short and plain text"
+        );
     }
 
     proptest! {

@@ -10,6 +10,10 @@ pub enum Error {
     Core(#[from] CoreError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    #[error(
+        "rate limit exceeded: {per_minute} requests per minute per workspace; see X-RateLimit-Reset"
+    )]
+    RateLimited { per_minute: u32 },
 }
 
 /// What kind of failure, independent of any dialect's spelling.
@@ -21,6 +25,7 @@ pub enum Kind {
     NotFound,
     Conflict,
     Unprocessable,
+    RateLimited,
     Internal,
 }
 
@@ -33,6 +38,7 @@ impl Kind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -62,6 +68,7 @@ impl Error {
                 StoreError::NotFound(_) => Kind::NotFound,
                 StoreError::Backend(_) => Kind::Internal,
             },
+            Self::RateLimited { .. } => Kind::RateLimited,
         }
     }
 
@@ -74,15 +81,23 @@ impl Error {
                 "internal error".to_owned()
             }
             Self::Core(CoreError::MalformedSecret) => AuthFailure::Malformed.message().to_owned(),
-            other => other.to_string(),
+            other => latchkey_core::secret::redact(&other.to_string()).into_owned(),
         }
     }
 
-    pub fn issues(&self) -> &[Issue] {
-        match self {
+    /// The issues of a 400, each message cleared of anything shaped like a secret.
+    pub fn issues(&self) -> Vec<Issue> {
+        let issues = match self {
             Self::Core(error) => error.issues(),
-            Self::Store(_) => &[],
-        }
+            Self::Store(_) | Self::RateLimited { .. } => &[],
+        };
+        issues
+            .iter()
+            .map(|issue| Issue {
+                field: issue.field.clone(),
+                message: latchkey_core::secret::redact(&issue.message).into_owned(),
+            })
+            .collect()
     }
 }
 

@@ -2,6 +2,7 @@
 
 pub mod dialects;
 pub mod error;
+pub mod ratelimit;
 pub mod service;
 pub mod verify;
 
@@ -21,6 +22,7 @@ use utoipa_axum::router::OpenApiRouter;
 
 use crate::dialects::Dialect;
 use crate::dialects::native::Native;
+use crate::ratelimit::RateLimiter;
 use crate::service::Service;
 use crate::verify::{CacheConfig, Verifier};
 
@@ -30,6 +32,7 @@ pub use crate::error::{Error, Result};
 #[derive(Clone)]
 pub struct AppState {
     pub service: Arc<Service>,
+    pub limiter: Arc<RateLimiter>,
 }
 
 /// Everything a server is built from.
@@ -39,6 +42,8 @@ pub struct Settings {
     pub cache: CacheConfig,
     /// How often `last_used_at` stamps are written.
     pub flush_period: Duration,
+    /// Native API requests per minute per workspace; 0 for no limit.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -48,6 +53,7 @@ impl Default for Settings {
             catalog: ScopeCatalog::default(),
             cache: CacheConfig::default(),
             flush_period: Duration::from_secs(1),
+            rate_limit_per_minute: 1000,
         }
     }
 }
@@ -69,8 +75,9 @@ impl App {
         ));
         verifier.spawn_flusher(settings.flush_period);
         let service = Arc::new(Service::new(store, clock, settings.catalog, verifier));
-        let state = AppState { service };
-        let (router, openapi) = routes().split_for_parts();
+        let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
+        let state = AppState { service, limiter };
+        let (router, openapi) = routes(&state).split_for_parts();
         let openapi = Arc::new(openapi);
         let served = Arc::clone(&openapi);
         let router = router
@@ -95,7 +102,7 @@ impl App {
 }
 
 /// Every route of every dialect, with its OpenAPI description.
-pub fn routes() -> OpenApiRouter<AppState> {
+pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     let mut doc = OpenApi::default();
     doc.info = InfoBuilder::new()
         .title("latchkey")
@@ -112,7 +119,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
     );
     doc.components = Some(components);
     OpenApiRouter::with_openapi(doc)
-        .merge(dialects::native::router())
+        .merge(
+            dialects::native::router().layer(axum::middleware::from_fn_with_state(
+                state.clone(),
+                ratelimit::limit,
+            )),
+        )
+        .merge(dialects::native::verify_router())
         .merge(dialects::admin::router())
 }
 

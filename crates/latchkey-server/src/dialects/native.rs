@@ -31,6 +31,7 @@ impl Native {
             Kind::NotFound => "not_found",
             Kind::Conflict => "conflict",
             Kind::Unprocessable => "unprocessable_entity",
+            Kind::RateLimited => "rate_limited",
             Kind::Internal => "internal_error",
         }
     }
@@ -77,15 +78,21 @@ impl Dialect for Native {
 
 type Result<T> = ApiResult<T, Native>;
 
+/// The routes of a workspace's bearer, under its rate limit.
 pub fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(list_tokens, create_token))
         .routes(routes!(current_token))
-        .routes(routes!(verify_token))
         .routes(routes!(get_token, revoke_token))
         .routes(routes!(rotate_token))
+        .routes(routes!(scope_catalog))
         .routes(routes!(list_accounts, create_account))
         .routes(routes!(get_account, delete_account))
+}
+
+/// Verification: no bearer, no workspace, no rate limit (it is the platform's hot path).
+pub fn verify_router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(verify_token))
 }
 
 /// A token as the native API shows it. Never the secret.
@@ -613,6 +620,31 @@ async fn verify_token(
         token: view.as_ref().map(|view| TokenBody::new(view, now)),
         role: role.map(|role| role.as_str()),
     }))
+}
+
+/// The scopes this server knows, and its presets.
+#[derive(Serialize, ToSchema)]
+pub struct CatalogBody {
+    scopes: Vec<String>,
+    /// Each preset and the scopes it expands to at mint.
+    presets: std::collections::BTreeMap<String, Vec<String>>,
+}
+
+/// The scope catalog: what `scopes` may hold, and the presets it expands.
+#[utoipa::path(
+    get, path = "/v1/scopes", tag = "tokens",
+    security(("bearer" = [])),
+    responses((status = 200, body = CatalogBody), (status = 401, body = ErrorBody))
+)]
+async fn scope_catalog(
+    state: axum::extract::State<AppState>,
+    Auth(_principal, ..): Auth<Native>,
+) -> Json<CatalogBody> {
+    let catalog = state.service.catalog();
+    Json(CatalogBody {
+        scopes: catalog.scopes().to_vec(),
+        presets: catalog.presets().clone(),
+    })
 }
 
 // --- accounts ----------------------------------------------------------------------------------
