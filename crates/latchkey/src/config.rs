@@ -1,0 +1,267 @@
+//! Server configuration: flags, then environment, then an optional TOML file, then defaults.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::Args;
+use latchkey_core::{Environment, ScopeCatalog, SecretFormat, SecretPrefix};
+use latchkey_server::Settings;
+use latchkey_server::verify::CacheConfig;
+use serde::Deserialize;
+
+#[derive(Args, Debug, Clone, Default)]
+pub struct ServeArgs {
+    /// A TOML file with any of the settings below (flags and environment win over it).
+    #[arg(long, env = "LATCHKEY_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long, env = "LATCHKEY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+    /// Folder of the embedded SQLite database, used when no database URL is given
+    /// [default: ./data].
+    #[arg(long, env = "LATCHKEY_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Database URL, such as `sqlite:///var/lib/latchkey/latchkey.db` [default: SQLite in the
+    /// data directory].
+    #[arg(long, env = "LATCHKEY_DATABASE_URL")]
+    pub database_url: Option<String>,
+    /// The first part of every secret: 1 to 16 lowercase letters or digits [default: lk].
+    #[arg(long, env = "LATCHKEY_SECRET_PREFIX")]
+    pub secret_prefix: Option<String>,
+    /// `live` or `test`, written into every secret [default: live].
+    #[arg(long, env = "LATCHKEY_SECRET_ENVIRONMENT")]
+    pub secret_environment: Option<String>,
+    /// On first start, use this secret as the root token instead of generating one
+    /// (automation). It must have this server's secret format; `latchkey init` prints one.
+    #[arg(long, env = "LATCHKEY_ROOT_TOKEN", hide_env_values = true)]
+    pub root_token: Option<String>,
+    /// On first start, write the root token to this file (mode 0600) instead of printing it.
+    #[arg(long, env = "LATCHKEY_ROOT_TOKEN_FILE")]
+    pub root_token_file: Option<PathBuf>,
+    /// How many secrets the verification cache holds at most [default: 1000000].
+    #[arg(long, env = "LATCHKEY_CACHE_CAPACITY")]
+    pub cache_capacity: Option<usize>,
+    /// Seconds a verified token may be served from the cache before the store is asked again
+    /// [default: 60].
+    #[arg(long, env = "LATCHKEY_CACHE_TTL")]
+    pub cache_ttl: Option<u64>,
+    /// Native API requests per minute per workspace, 0 for no limit [default: 1000].
+    #[arg(long, env = "LATCHKEY_RATE_LIMIT")]
+    pub rate_limit: Option<u32>,
+}
+
+/// The secret format alone, for `generate-secret`.
+#[derive(Args, Debug, Clone)]
+pub struct SecretArgs {
+    /// The first part of the secret [default: lk].
+    #[arg(long, env = "LATCHKEY_SECRET_PREFIX", default_value = "lk")]
+    secret_prefix: String,
+    /// `live` or `test`.
+    #[arg(long, env = "LATCHKEY_SECRET_ENVIRONMENT", default_value = "live")]
+    secret_environment: String,
+}
+
+impl SecretArgs {
+    pub fn format(&self) -> Result<SecretFormat, String> {
+        Ok(SecretFormat {
+            prefix: self
+                .secret_prefix
+                .parse()
+                .map_err(|e| format!("secret prefix: {e}"))?,
+            environment: self
+                .secret_environment
+                .parse()
+                .map_err(|e| format!("secret environment: {e}"))?,
+        })
+    }
+}
+
+/// The TOML file: the same settings, plus the platform's scopes and presets.
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    listen: Option<SocketAddr>,
+    data_dir: Option<PathBuf>,
+    database_url: Option<String>,
+    secret_prefix: Option<String>,
+    secret_environment: Option<String>,
+    root_token_file: Option<PathBuf>,
+    cache_capacity: Option<usize>,
+    cache_ttl: Option<u64>,
+    rate_limit: Option<u32>,
+    #[serde(default)]
+    scopes: ScopesConfig,
+}
+
+#[derive(Deserialize, Debug, Default)]
+#[serde(deny_unknown_fields)]
+struct ScopesConfig {
+    /// Platform scopes added to the default catalog.
+    #[serde(default)]
+    extra: Vec<String>,
+    /// Presets: name → the scopes it expands to.
+    #[serde(default)]
+    presets: BTreeMap<String, Vec<String>>,
+}
+
+/// Where the data lives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Database {
+    Sqlite(PathBuf),
+}
+
+/// Everything `serve` needs, resolved.
+pub struct Resolved {
+    pub listen: SocketAddr,
+    pub database: Database,
+    pub settings: Settings,
+    pub root_token: Option<String>,
+    pub root_token_file: Option<PathBuf>,
+}
+
+fn parse_database_url(url: &str) -> Result<Database, String> {
+    let path = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .ok_or_else(|| {
+            let scheme = url.split(':').next().unwrap_or(url);
+            format!("unsupported database URL scheme '{scheme}': this build stores data in SQLite (sqlite:///path/to/file.db)")
+        })?;
+    if path.is_empty() {
+        return Err("the SQLite URL names no file: use sqlite:///path/to/file.db".to_owned());
+    }
+    Ok(Database::Sqlite(PathBuf::from(path)))
+}
+
+impl ServeArgs {
+    pub fn resolve(self) -> Result<Resolved, String> {
+        let file = match &self.config {
+            Some(path) => read_file(path)?,
+            None => FileConfig::default(),
+        };
+        let database = match self.database_url.or(file.database_url) {
+            Some(url) => parse_database_url(&url)?,
+            None => {
+                let dir = self
+                    .data_dir
+                    .or(file.data_dir)
+                    .unwrap_or_else(|| PathBuf::from("data"));
+                Database::Sqlite(dir.join("latchkey.db"))
+            }
+        };
+        let prefix: SecretPrefix = self
+            .secret_prefix
+            .or(file.secret_prefix)
+            .unwrap_or_else(|| "lk".to_owned())
+            .parse()
+            .map_err(|e| format!("secret prefix: {e}"))?;
+        let environment: Environment = self
+            .secret_environment
+            .or(file.secret_environment)
+            .unwrap_or_else(|| "live".to_owned())
+            .parse()
+            .map_err(|e| format!("secret environment: {e}"))?;
+        let catalog = ScopeCatalog::with_platform(file.scopes.extra, file.scopes.presets)
+            .map_err(|e| format!("scopes in the configuration file: {e}"))?;
+        let mut cache = CacheConfig::default();
+        if let Some(capacity) = self.cache_capacity.or(file.cache_capacity) {
+            cache.capacity = capacity;
+        }
+        if let Some(ttl) = self.cache_ttl.or(file.cache_ttl) {
+            cache.positive_ttl = Duration::from_secs(ttl);
+        }
+        Ok(Resolved {
+            listen: self
+                .listen
+                .or(file.listen)
+                .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
+            database,
+            settings: Settings {
+                format: SecretFormat {
+                    prefix,
+                    environment,
+                },
+                catalog,
+                cache,
+                rate_limit_per_minute: self.rate_limit.or(file.rate_limit).unwrap_or(1000),
+                ..Settings::default()
+            },
+            root_token: self.root_token,
+            root_token_file: self.root_token_file.or(file.root_token_file),
+        })
+    }
+}
+
+fn read_file(path: &Path) -> Result<FileConfig, String> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| format!("cannot read the configuration file {}: {e}", path.display()))?;
+    toml::from_str(&text).map_err(|e| format!("configuration file {}: {e}", path.display()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_win_over_the_file_and_the_file_over_defaults() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        std::fs::write(
+            &path,
+            "listen = \"127.0.0.1:9000\"\nsecret_prefix = \"acme\"\n[scopes]\nextra = [\"billing:read\"]\npresets = { billing = [\"billing:read\"] }\n",
+        )
+        .unwrap();
+        let args = ServeArgs {
+            config: Some(path),
+            secret_prefix: Some("zz".to_owned()),
+            ..ServeArgs::default()
+        };
+        let resolved = args.resolve().unwrap();
+        assert_eq!(resolved.listen.port(), 9000);
+        assert_eq!(resolved.settings.format.prefix.as_str(), "zz");
+        assert_eq!(
+            resolved.database,
+            Database::Sqlite(PathBuf::from("data/latchkey.db"))
+        );
+        assert!(
+            resolved
+                .settings
+                .catalog
+                .parse(&["billing"])
+                .unwrap()
+                .contains("billing:read")
+        );
+    }
+
+    #[test]
+    fn clear_errors_for_bad_settings() {
+        let bad_url = ServeArgs {
+            database_url: Some("mysql://x".to_owned()),
+            ..ServeArgs::default()
+        };
+        assert!(
+            bad_url
+                .resolve()
+                .err()
+                .unwrap()
+                .contains("unsupported database URL scheme 'mysql'")
+        );
+        let bad_prefix = ServeArgs {
+            secret_prefix: Some("Not_OK".to_owned()),
+            ..ServeArgs::default()
+        };
+        assert!(
+            bad_prefix
+                .resolve()
+                .err()
+                .unwrap()
+                .contains("secret prefix")
+        );
+        assert_eq!(
+            parse_database_url("sqlite:///var/lib/l.db").unwrap(),
+            Database::Sqlite(PathBuf::from("/var/lib/l.db"))
+        );
+    }
+}

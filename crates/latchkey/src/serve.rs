@@ -1,0 +1,150 @@
+//! `latchkey serve` and `latchkey init`.
+
+use std::io::Write as _;
+use std::path::Path;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use latchkey_core::{Secret, SystemClock};
+use latchkey_server::{App, bootstrap};
+use latchkey_store::SqliteStore;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{Database, ServeArgs};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Serve,
+    InitOnly,
+}
+
+pub async fn run(args: ServeArgs, mode: Mode) -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match serve(args, mode).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("error: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn serve(args: ServeArgs, mode: Mode) -> Result<(), String> {
+    let resolved = args.resolve()?;
+    let Database::Sqlite(path) = &resolved.database;
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent)
+            .map_err(|e| format!("cannot create the data directory {}: {e}", parent.display()))?;
+    }
+    let store = Arc::new(
+        SqliteStore::open(path)
+            .map_err(|e| format!("cannot open the database {}: {e}", path.display()))?,
+    );
+    tracing::info!(database = %path.display(), "opened SQLite store");
+    let clock = Arc::new(SystemClock);
+    let format = resolved.settings.format.clone();
+    let given = resolved
+        .root_token
+        .as_deref()
+        .map(|raw| Secret::parse(&format, raw))
+        .transpose()
+        .map_err(|_| {
+            format!(
+                "the given root token is not a secret of this server's format ({}_{}_…, with a valid checksum); `latchkey generate-secret` makes one",
+                format.prefix.as_str(),
+                format.environment.as_str()
+            )
+        })?;
+    let was_given = given.is_some();
+    match bootstrap(store.as_ref(), clock.as_ref(), &format, given)
+        .await
+        .map_err(|e| format!("cannot create the root account: {e}"))?
+    {
+        Some(secret) => announce_root(&secret, resolved.root_token_file.as_deref(), was_given)?,
+        None if mode == Mode::InitOnly => {
+            println!(
+                "latchkey is already initialised: the root token was shown when it was created."
+            );
+        }
+        None => {}
+    }
+    if mode == Mode::InitOnly {
+        return Ok(());
+    }
+
+    let app = App::new(store, clock, resolved.settings);
+    let listener = tokio::net::TcpListener::bind(resolved.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", resolved.listen))?;
+    tracing::info!(address = %resolved.listen, "latchkey is listening");
+    axum::serve(listener, app.router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+    // Stamps of the last second would otherwise be lost.
+    if let Err(error) = app.state.service.verifier().flush_stamps().await {
+        tracing::warn!(%error, "could not record the last token uses");
+    }
+    tracing::info!("latchkey stopped");
+    Ok(())
+}
+
+/// Shows the new root token once: to a private file when asked, else on standard output,
+/// never in the log.
+fn announce_root(secret: &Secret, file: Option<&Path>, was_given: bool) -> Result<(), String> {
+    if let Some(path) = file {
+        write_private(path, secret.expose())
+            .map_err(|e| format!("cannot write the root token to {}: {e}", path.display()))?;
+        println!(
+            "Created the root account; its token is in {} (readable by you only).",
+            path.display()
+        );
+    } else if was_given {
+        println!("Created the root account with the root token you gave.");
+    } else {
+        println!(
+            "Created the root account. Its token is shown this once; keep it safe:\n\n    {}\n\n\
+             Use it as LATCHKEY_TOKEN with the latchkey CLI, or as a Bearer token.",
+            secret.expose()
+        );
+    }
+    Ok(())
+}
+
+fn write_private(path: &Path, content: &str) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path)?;
+    file.write_all(content.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {}
+        () = terminate => {}
+    }
+    tracing::info!("shutting down");
+}
