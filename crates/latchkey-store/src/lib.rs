@@ -1,7 +1,9 @@
 //! The `Store` trait and its implementations. A store keeps records and enforces uniqueness;
 //! every rule about who may do what lives in `latchkey-core`.
 
+pub mod postgres;
 mod query;
+mod sql;
 pub mod sqlite;
 
 use async_trait::async_trait;
@@ -10,6 +12,7 @@ use latchkey_core::{
     Timestamp, Token, TokenId, TokenName, TokenView,
 };
 
+pub use postgres::PostgresStore;
 pub use query::{Cursor, PageRequest, SortField, TokenPage, TokenQuery, TokenSort};
 pub use sqlite::SqliteStore;
 
@@ -28,9 +31,26 @@ pub enum StoreError {
     Backend(String),
 }
 
+// Why a token cannot be stored: the same words from every store.
+const NO_ORG: &str = "the token's organization does not exist";
+const NO_OWNER: &str = "the token's owner does not exist";
+const NOT_A_MEMBER: &str = "the token's owner is not a member of its organization";
+const NO_GROUP: &str = "the token's group does not exist";
+
 /// What a change that invalidates tokens hands back: the hashes every verification cache must
 /// drop.
 pub type Evicted = Vec<SecretHash>;
+
+/// What a node's verification cache must drop because some node changed the store: the
+/// cross-node counterpart of [`Evicted`] (see [`PostgresStore::invalidations`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Invalidation {
+    /// These secrets' tokens were revoked or rotated.
+    Evict(Vec<SecretHash>),
+    /// Drop everything: rights changed (a role), too many tokens changed for one message, or
+    /// messages may have been missed (the node lost its connection to the store).
+    ClearAll,
+}
 
 /// One store under every dialect. Writes are durable when they return `Ok`.
 #[async_trait]
@@ -86,6 +106,10 @@ pub trait Store: Send + Sync + 'static {
     async fn delete_group(&self, id: GroupId, now: Timestamp) -> Result<Evicted>;
 
     /// Stores a new token; a live token of the same owner with the same name is a conflict.
+    /// The token's organization, its group and its owner must exist and the owner must be a
+    /// member of the organization (root needs no membership), else `NotFound`: checked in the
+    /// same transaction, so that a mint racing a member's removal, a group's or an account's
+    /// deletion never leaves a live token behind it.
     async fn insert_token(&self, token: &Token, hash: SecretHash) -> Result<()>;
     async fn token(&self, id: TokenId) -> Result<Option<TokenView>>;
     /// The owner's live (not revoked) token of that name.

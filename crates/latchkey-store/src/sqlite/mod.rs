@@ -9,26 +9,22 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use async_trait::async_trait;
 use latchkey_core::{
     Account, AccountId, Group, GroupId, Member, OrgId, Organization, Role, SecretHash, Slug,
-    Timestamp, Token, TokenId, TokenName, TokenStatus, TokenView,
+    Timestamp, Token, TokenId, TokenName, TokenView,
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
 use uuid::Uuid;
 
-use crate::query::{Cursor, CursorKey, PageRequest, SortField, TokenPage, TokenQuery};
-use crate::{Evicted, Result, Store, StoreError};
-use rows::{
-    ACCOUNT_COLUMNS, ORG_COLUMNS, TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM, account_from, group_from,
-    org_from, token_view_from,
+use crate::query::{TokenPage, TokenQuery};
+use crate::sql::{
+    ACCOUNT_COLUMNS, Arg, Dialect, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW_COLUMNS,
+    TOKEN_VIEW_FROM, UNUSED,
 };
+use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, StoreError};
+use rows::{account_from, group_from, org_from, token_view_from};
 
 /// Embedded, append-only migrations; `user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
-
-/// The sentinel for "never expires", so expiry sorts and indexes without NULLs.
-const NEVER: i64 = Timestamp::MAX.unix();
-/// The sentinel for "never used".
-const UNUSED: i64 = 0;
 
 const READERS: usize = 4;
 
@@ -732,6 +728,27 @@ fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result
         latchkey_core::Reach::Organization => (false, None),
         latchkey_core::Reach::Group(group) => (false, Some(id(group))),
     };
+    // The writer runs one transaction at a time, so what is checked here still holds at commit.
+    tx.prepare_cached("SELECT 1 FROM organizations WHERE id = ?1 AND deleted_at IS NULL")?
+        .query_row([id(token.org)], |_| Ok(()))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(NO_ORG.to_owned()))?;
+    let owner_is_root: bool = tx
+        .prepare_cached("SELECT is_root FROM accounts WHERE id = ?1 AND deleted_at IS NULL")?
+        .query_row([id(token.owner)], |row| row.get(0))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(NO_OWNER.to_owned()))?;
+    if !owner_is_root && current_role(tx, token.org, token.owner)?.is_none() {
+        return Err(StoreError::NotFound(NOT_A_MEMBER.to_owned()));
+    }
+    if let Some(group) = group {
+        tx.prepare_cached(
+            "SELECT 1 FROM groups WHERE id = ?1 AND org_id = ?2 AND deleted_at IS NULL",
+        )?
+        .query_row([group, id(token.org)], |_| Ok(()))
+        .optional()?
+        .ok_or_else(|| StoreError::NotFound(NO_GROUP.to_owned()))?;
+    }
     tx.prepare_cached(
         "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide, group_id, name,
                              scopes, token_type, created_at, expires_at, last_used_at, revoked_at,
@@ -767,171 +784,24 @@ fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result
     Ok(())
 }
 
-/// A WHERE clause under construction: each condition with its numbered parameters.
-#[derive(Default)]
-struct Conditions {
-    clauses: Vec<String>,
-    args: Vec<Value>,
-}
-
-impl Conditions {
-    /// Adds a condition whose `?`s all stand for `value`.
-    fn bind(&mut self, clause: &str, value: Value) {
-        self.args.push(value);
-        self.clauses
-            .push(clause.replace('?', &format!("?{}", self.args.len())));
-    }
-
-    fn plain(&mut self, clause: &str) {
-        self.clauses.push(clause.to_owned());
-    }
-
-    fn sql(&self) -> String {
-        if self.clauses.is_empty() {
-            String::new()
-        } else {
-            format!("WHERE {}", self.clauses.join(" AND "))
-        }
-    }
-}
-
-fn blob(id: impl Into<Uuid>) -> Value {
-    Value::Blob(id.into().as_bytes().to_vec())
-}
-
-/// The filters of a listing, shared by the page and its count.
-fn filters(query: &TokenQuery) -> Conditions {
-    let mut c = Conditions::default();
-    if let Some(org) = query.org {
-        c.bind("t.org_id = ?", blob(org));
-    }
-    if let Some(owner) = query.owner {
-        c.bind("t.owner_id = ?", blob(owner));
-    }
-    if let Some(group) = query.group {
-        c.bind("t.group_id = ?", blob(group));
-    }
-    if query.exclude_account_wide {
-        c.plain("t.account_wide = 0");
-    }
-    let now = Value::Integer(query.now.unix());
-    match query.status {
-        Some(TokenStatus::Active) => c.bind("t.revoked_at IS NULL AND t.expires_at > ?", now),
-        Some(TokenStatus::Expired) => c.bind("t.revoked_at IS NULL AND t.expires_at <= ?", now),
-        Some(TokenStatus::Revoked) => c.plain("t.revoked_at IS NOT NULL"),
-        None => {}
-    }
-    if let Some(name) = &query.name_contains {
-        // Both sides in Unicode lower case; instr() takes `%` and `_` literally.
-        c.bind(
-            "instr(t.name_folded, ?) > 0",
-            Value::Text(name.to_lowercase()),
-        );
-    }
-    if let Some(scope) = &query.scope {
-        c.bind(
-            "t.id IN (SELECT token_id FROM token_scopes WHERE scope = ?)",
-            Value::Text(scope.clone()),
-        );
-    }
-    if let Some(at) = query.expires_before {
-        c.bind("t.expires_at < ?", Value::Integer(at.unix()));
-    }
-    if let Some(at) = query.expires_after {
-        c.bind("t.expires_at > ?", Value::Integer(at.unix()));
-        c.bind("t.expires_at < ?", Value::Integer(NEVER));
-    }
-    if let Some(at) = query.last_used_before {
-        c.bind("t.last_used_at < ?", Value::Integer(at.unix()));
-        c.bind("t.last_used_at > ?", Value::Integer(UNUSED));
-    }
-    if let Some(at) = query.last_used_after {
-        c.bind("t.last_used_at > ?", Value::Integer(at.unix()));
-        // A bound before the epoch would otherwise let in the never-used sentinel.
-        c.bind("t.last_used_at > ?", Value::Integer(UNUSED));
-    }
-    c
-}
-
 fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
-    let mut conditions = filters(query);
-    let total: u64 = conn
-        .prepare_cached(&format!(
-            "SELECT count(*) FROM tokens t {}",
-            conditions.sql()
-        ))?
-        .query_row(rusqlite::params_from_iter(conditions.args.iter()), |row| {
-            row.get(0)
-        })?;
-
-    let sort = query.sort;
-    let key_column = match sort.field {
-        SortField::CreatedAt => None,
-        SortField::Name => Some("t.name"),
-        SortField::ExpiresAt => Some("t.expires_at"),
-        SortField::LastUsedAt => Some("t.last_used_at"),
-    };
-    let (limit, offset) = match &query.page {
-        PageRequest::Numbered { page, per_page } => (
-            *per_page,
-            u64::from(page.saturating_sub(1)) * u64::from(*per_page),
-        ),
-        PageRequest::After { cursor, limit } => {
-            if let Some(cursor) = cursor {
-                let op = if sort.descending { "<" } else { ">" };
-                match (key_column, &cursor.key) {
-                    (None, _) => conditions.bind(&format!("t.id {op} ?"), blob(cursor.id)),
-                    (Some(column), key) => {
-                        let key = match key {
-                            CursorKey::Int(value) => Value::Integer(*value),
-                            CursorKey::Text(value) => Value::Text(value.clone()),
-                            CursorKey::None => Value::Null,
-                        };
-                        conditions.args.extend([key, blob(cursor.id)]);
-                        let n = conditions.args.len();
-                        conditions.plain(&format!("({column}, t.id) {op} (?{}, ?{n})", n - 1));
-                    }
-                }
-            }
-            (*limit, 0)
-        }
-    };
-    let direction = if sort.descending { "DESC" } else { "ASC" };
-    let order = match key_column {
-        None => format!("t.id {direction}"),
-        Some(column) => format!("{column} {direction}, t.id {direction}"),
-    };
-    let sql = format!(
-        "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} {} ORDER BY {order} LIMIT {} OFFSET {offset}",
-        conditions.sql(),
-        u64::from(limit) + 1,
-    );
-    let mut stmt = conn.prepare_cached(&sql)?;
-    let mut tokens = stmt
-        .query_map(
-            rusqlite::params_from_iter(conditions.args.iter()),
-            token_view_from,
-        )?
+    let listing = Listing::new(query, Dialect::Sqlite);
+    let args: Vec<Value> = listing
+        .args
+        .iter()
+        .map(|arg| match arg {
+            Arg::Int(value) => Value::Integer(*value),
+            Arg::Text(value) => Value::Text(value.clone()),
+            Arg::Id(id) => Value::Blob(id.as_bytes().to_vec()),
+        })
+        .collect();
+    let total: u64 = conn.prepare_cached(&listing.count_sql)?.query_row(
+        rusqlite::params_from_iter(&args[..listing.count_args]),
+        |row| row.get(0),
+    )?;
+    let mut stmt = conn.prepare_cached(&listing.page_sql)?;
+    let tokens = stmt
+        .query_map(rusqlite::params_from_iter(&args), token_view_from)?
         .collect::<Result<Vec<_>, _>>()?;
-    let more = tokens.len() > limit as usize;
-    tokens.truncate(limit as usize);
-    let next_cursor = more.then(|| tokens.last()).flatten().map(|last| Cursor {
-        sort,
-        id: last.token.id,
-        key: match sort.field {
-            SortField::CreatedAt => CursorKey::None,
-            SortField::Name => CursorKey::Text(last.token.name.to_string()),
-            SortField::ExpiresAt => {
-                CursorKey::Int(last.token.expires_at.map_or(NEVER, Timestamp::unix))
-            }
-            SortField::LastUsedAt => {
-                CursorKey::Int(last.token.last_used_at.map_or(UNUSED, Timestamp::unix))
-            }
-        },
-    });
-    Ok(TokenPage {
-        tokens,
-        total,
-        next_cursor,
-    })
+    Ok(listing.page(query, tokens, total))
 }

@@ -11,22 +11,7 @@ use rusqlite::Row;
 use rusqlite::types::Type;
 use uuid::Uuid;
 
-use super::{NEVER, UNUSED};
-
-pub(super) const ACCOUNT_COLUMNS: &str =
-    "a.id, a.username, a.email, a.kind, a.is_root, a.created_at";
-pub(super) const ORG_COLUMNS: &str = "o.id, o.slug, o.name, o.personal, o.created_at";
-
-pub(super) const TOKEN_VIEW_COLUMNS: &str = "t.id, t.owner_id, t.created_by, t.org_id, t.account_wide, \
-     t.group_id, t.name, t.scopes, t.token_type, t.hint, t.created_at, t.expires_at, t.last_used_at, \
-     t.revoked_at, a.id, a.username, a.email, a.kind, a.is_root, a.created_at, c.email, o.slug, g.name, \
-     m.role";
-pub(super) const TOKEN_VIEW_FROM: &str = "tokens t \
-     JOIN accounts a ON a.id = t.owner_id \
-     JOIN accounts c ON c.id = t.created_by \
-     JOIN organizations o ON o.id = t.org_id \
-     LEFT JOIN groups g ON g.id = t.group_id \
-     LEFT JOIN memberships m ON m.org_id = t.org_id AND m.account_id = t.owner_id";
+use crate::sql::{NEVER, UNUSED};
 
 fn parsed<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
 where

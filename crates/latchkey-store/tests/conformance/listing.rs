@@ -434,6 +434,11 @@ pub async fn name_contains_is_partial_case_insensitive_and_literal(store: &dyn S
     assert_eq!(names_matching("%_%").await, expect(&[]));
     assert_eq!(names_matching("[a]").await, expect(&[]));
     assert_eq!(names_matching("*").await, expect(&[]));
+    assert_eq!(
+        names_matching("a\0").await,
+        expect(&[]),
+        "a NUL matches nothing (and fails nowhere)"
+    );
     assert_eq!(w.tokens.len(), SPECS.len());
 }
 

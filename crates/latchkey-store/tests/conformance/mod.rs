@@ -1,7 +1,8 @@
 //! The store conformance suite: the contract of the `Store` trait, written once and run against
-//! every implementation. A store's test file builds a [`Harness`] and hands an expression that
-//! makes one (it may `.await`) to [`conformance_tests!`], which turns every test below into a
-//! `#[tokio::test]` on a fresh store of its own:
+//! every implementation. A store's test file builds a [`Harness`] (a fresh store and a second
+//! handle on the same database) and hands an expression that makes one (it may `.await`) to
+//! [`conformance_tests!`], which turns every test below into a `#[tokio::test]` on a fresh store
+//! of its own:
 //!
 //! ```ignore
 //! mod conformance;
@@ -19,6 +20,7 @@ pub mod groups;
 pub mod listing;
 pub mod members;
 pub mod organizations;
+pub mod races;
 pub mod support;
 pub mod tokens;
 
@@ -26,17 +28,19 @@ use std::any::Any;
 
 use latchkey_store::Store;
 
-/// A store under test and whatever must live as long as it (a temporary directory, a database
-/// to drop).
+/// A store under test, a second handle on the same database (another node, for the races), and
+/// whatever must live as long as they do (a temporary directory, a database to drop).
 pub struct Harness {
     store: Box<dyn Store>,
+    peer: Box<dyn Store>,
     _keep_alive: Box<dyn Any + Send>,
 }
 
 impl Harness {
-    pub fn new(store: impl Store, keep_alive: impl Any + Send) -> Self {
+    pub fn new(store: impl Store, peer: impl Store, keep_alive: impl Any + Send) -> Self {
         Self {
             store: Box::new(store),
+            peer: Box::new(peer),
             _keep_alive: Box::new(keep_alive),
         }
     }
@@ -44,10 +48,17 @@ impl Harness {
     pub fn store(&self) -> &dyn Store {
         &*self.store
     }
+
+    /// The other node.
+    pub fn peer(&self) -> &dyn Store {
+        &*self.peer
+    }
 }
 
 /// Expands every conformance test into a `#[tokio::test]` that runs it on the store `$harness`
-/// evaluates to (a [`Harness`], one per test, so tests run in parallel).
+/// evaluates to (a [`Harness`], one per test, so tests run in parallel; or an
+/// `Option<Harness>`, `None` to skip the test because its database is not there). Races run on
+/// a multi-threaded runtime, between the harness's store and its peer.
 macro_rules! conformance_tests {
     ($harness:expr) => {
         $crate::conformance::conformance_tests!(@each $harness;
@@ -75,6 +86,7 @@ macro_rules! conformance_tests {
             tokens::token_view_names_owner_creator_org_and_group,
             tokens::optional_times_round_trip,
             tokens::live_token_names_are_unique_per_owner,
+            tokens::a_token_needs_its_org_group_and_owners_membership,
             tokens::credential_finds_the_token_and_the_owners_membership,
             tokens::revoke_is_idempotent,
             tokens::rotate_replaces_the_secret_of_a_live_token,
@@ -89,13 +101,32 @@ macro_rules! conformance_tests {
             listing::empty_listing_has_no_cursor,
             listing::keyset_walk_is_stable_while_tokens_are_minted_and_revoked,
         );
+        $crate::conformance::conformance_tests!(@races $harness;
+            races::same_name_minted_at_once_one_wins,
+            races::revoke_racing_lookups_is_seen_once_it_returns,
+            races::rotate_racing_rotate_leaves_exactly_one_secret,
+            races::member_removal_racing_a_mint_leaves_no_live_token,
+            races::group_deletion_racing_a_mint_leaves_no_live_token,
+            races::owners_stepping_down_at_once_leave_one_owner,
+        );
     };
     (@each $harness:expr; $($module:ident :: $test:ident),* $(,)?) => {
         $(
             #[tokio::test]
             async fn $test() {
-                let harness: $crate::conformance::Harness = $harness;
+                let harness: Option<$crate::conformance::Harness> = ($harness).into();
+                let Some(harness) = harness else { return };
                 $crate::conformance::$module::$test(harness.store()).await;
+            }
+        )*
+    };
+    (@races $harness:expr; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $test() {
+                let harness: Option<$crate::conformance::Harness> = ($harness).into();
+                let Some(harness) = harness else { return };
+                $crate::conformance::$module::$test(harness.store(), harness.peer()).await;
             }
         )*
     };

@@ -1,7 +1,7 @@
 //! Tokens: storing, reading back, verification's read, revocation, rotation, usage stamps.
 
 use latchkey_core::{
-    AccountKind, Role, Secret, SecretFormat, Timestamp, Token, TokenId, TokenView,
+    AccountKind, OrgId, Reach, Role, Secret, SecretFormat, Timestamp, Token, TokenId, TokenView,
 };
 use latchkey_store::Store;
 
@@ -313,4 +313,82 @@ pub async fn record_usage_never_moves_last_used_backwards(store: &dyn Store) {
         },
         "a stamp changes nothing else"
     );
+}
+
+pub async fn a_token_needs_its_org_group_and_owners_membership(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let bob = person(store, "bob").await;
+    let acme = org(store, "acme", &alice).await;
+    let beta = org(store, "beta", &bob).await;
+    let east = new_group(store, &acme, "east").await;
+    let north = new_group(store, &beta, "north").await;
+    let gone = new_group(store, &acme, "gone").await;
+    store.delete_group(gone.id, now_plus(0)).await.unwrap();
+
+    let refused = [
+        mint(&bob, &acme, "not a member").build(),
+        mint(&alice, &acme, "deleted group")
+            .in_group(&gone)
+            .scopes(&["read"])
+            .build(),
+        {
+            // A group of another organization.
+            let mut draft = mint(&alice, &acme, "foreign group")
+                .scopes(&["read"])
+                .build();
+            draft.token.reach = Reach::Group(north.id);
+            draft
+        },
+        mint(
+            &alice,
+            &latchkey_core::Organization {
+                id: OrgId::new(),
+                ..acme.clone()
+            },
+            "no org",
+        )
+        .build(),
+    ];
+    for draft in refused {
+        assert_not_found(store.insert_token(&draft.token, draft.hash()).await);
+        assert_eq!(store.token(draft.id()).await.unwrap(), None);
+    }
+    mint(&alice, &acme, "in the group")
+        .in_group(&east)
+        .scopes(&["read"])
+        .insert(store)
+        .await;
+
+    // Root stands in every organization without a membership.
+    let root = create(
+        store,
+        latchkey_core::Account {
+            is_root: true,
+            ..account("root")
+        },
+    )
+    .await;
+    mint(&root, &acme, "operator").insert(store).await;
+
+    store
+        .delete_organization(beta.id, now_plus(0))
+        .await
+        .unwrap();
+    assert_not_found(
+        store
+            .insert_token(
+                &mint(&bob, &beta, "deleted org").build().token,
+                fresh_hash(),
+            )
+            .await,
+    );
+    let carol = person(store, "carol").await;
+    join(store, &acme, &carol, Role::Member).await;
+    let draft = mint(&carol, &acme, "deleted owner").build();
+    store
+        .remove_member(acme.id, carol.id(), now_plus(0))
+        .await
+        .unwrap();
+    store.delete_account(carol.id(), now_plus(0)).await.unwrap();
+    assert_not_found(store.insert_token(&draft.token, draft.hash()).await);
 }

@@ -1,0 +1,976 @@
+//! PostgreSQL, for many stateless nodes over one database: the same records, rules and orders
+//! as the SQLite store, and invalidations sent to every node (see [`PostgresStore::invalidations`]).
+//!
+//! Every write is one READ COMMITTED transaction. Where two transactions could break a rule
+//! that each checks alone, they meet on a row lock, always taken in one order (organizations,
+//! accounts, memberships, groups, tokens) so that they wait for each other rather than
+//! deadlock:
+//! - minting takes a key-share lock on its organization, owner, creator, membership and group,
+//!   which a deletion of any of them (a member's removal, a group's, an account's or an
+//!   organization's deletion, each `FOR UPDATE`) waits for, and the other way round: a
+//!   deletion never misses a token minted beside it, and a mint never outlives what it needs;
+//! - role changes and removals lock the organization's memberships `FOR UPDATE` before counting
+//!   owners, so two owners stepping down at once never leave the organization without one.
+//!
+//! A transaction PostgreSQL aborts anyway (a deadlock, a serialization failure) is run again.
+
+mod listen;
+mod rows;
+
+pub use listen::LISTENER_APPLICATION_NAME;
+
+use std::future::Future;
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use latchkey_core::{
+    Account, AccountId, Group, GroupId, Member, OrgId, Organization, Reach, Role, SecretHash, Slug,
+    Timestamp, Token, TokenId, TokenName, TokenView,
+};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::query::Query;
+use sqlx::{AssertSqlSafe, Postgres, Row};
+use uuid::Uuid;
+
+use crate::query::{TokenPage, TokenQuery};
+use crate::sql::{
+    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW_COLUMNS,
+    TOKEN_VIEW_FROM, UNUSED,
+};
+use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, StoreError};
+use rows::{account_from, group_from, hash_at, org_from, role_at, token_view_from};
+
+/// Embedded, append-only migrations; `_sqlx_migrations` records which have run.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Connections each node keeps to the database at most.
+const POOL_SIZE: u32 = 16;
+/// How many times a transaction PostgreSQL aborted is tried in all.
+const ATTEMPTS: u32 = 5;
+
+#[derive(Clone)]
+pub struct PostgresStore {
+    pool: PgPool,
+    /// How to connect, for the invalidation listener's own connection.
+    options: PgConnectOptions,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(error: sqlx::Error) -> Self {
+        StoreError::Backend(error.to_string())
+    }
+}
+
+/// A failure inside a transaction: final, or transient (PostgreSQL aborted the transaction for
+/// a deadlock or a serialization failure) and worth another try.
+enum TxError {
+    Final(StoreError),
+    Transient(sqlx::Error),
+}
+
+impl From<sqlx::Error> for TxError {
+    fn from(error: sqlx::Error) -> Self {
+        let transient = matches!(
+            &error,
+            sqlx::Error::Database(e) if matches!(e.code().as_deref(), Some("40001" | "40P01"))
+        );
+        if transient {
+            TxError::Transient(error)
+        } else {
+            TxError::Final(error.into())
+        }
+    }
+}
+
+impl From<StoreError> for TxError {
+    fn from(error: StoreError) -> Self {
+        TxError::Final(error)
+    }
+}
+
+fn not_found(message: &str) -> TxError {
+    TxError::Final(StoreError::NotFound(message.to_owned()))
+}
+
+fn conflict(message: String) -> TxError {
+    TxError::Final(StoreError::Conflict(message))
+}
+
+/// Maps a unique-index violation to a conflict with `message`; any other error stays a failure.
+fn conflict_on_unique(message: impl FnOnce() -> String) -> impl FnOnce(sqlx::Error) -> TxError {
+    move |error| match &error {
+        sqlx::Error::Database(e) if e.is_unique_violation() => conflict(message()),
+        _ => error.into(),
+    }
+}
+
+fn id(id: impl Into<Uuid>) -> Uuid {
+    id.into()
+}
+
+/// A query built at run time (from the shared column lists or a listing).
+fn dynamic(sql: String) -> Query<'static, Postgres, PgArguments> {
+    sqlx::query(AssertSqlSafe(sql))
+}
+
+impl PostgresStore {
+    /// Connects to the database at `url` (`postgres://…`) and brings its schema up to date.
+    /// Commits are acknowledged once durable (`synchronous_commit = on`, unless the URL says
+    /// otherwise).
+    pub async fn connect(url: &str) -> Result<Self> {
+        let mut options = PgConnectOptions::from_str(url)?;
+        if !url.contains("application_name") {
+            options = options.application_name("latchkey");
+        }
+        if !url.contains("synchronous_commit") {
+            options = options.options([("synchronous_commit", "on")]);
+        }
+        let pool = PgPoolOptions::new()
+            .max_connections(POOL_SIZE)
+            .connect_with(options.clone())
+            .await?;
+        MIGRATOR.run(&pool).await.map_err(|error| match error {
+            sqlx::migrate::MigrateError::VersionMissing(version) => StoreError::Backend(format!(
+                "the database has migration {version}, which this latchkey does not know: it is newer than this binary"
+            )),
+            other => StoreError::Backend(format!("migrating the database: {other}")),
+        })?;
+        Ok(Self { pool, options })
+    }
+
+    /// Runs `work` (which begins and commits its own transaction) until it succeeds or fails for
+    /// good: a transaction PostgreSQL aborted for a deadlock or a serialization failure is run
+    /// again from the start.
+    async fn write<T, F, Fut>(&self, work: F) -> Result<T>
+    where
+        F: Fn() -> Fut,
+        Fut: Future<Output = Result<T, TxError>>,
+    {
+        let mut attempt = 1;
+        loop {
+            match work().await {
+                Ok(out) => return Ok(out),
+                Err(TxError::Final(error)) => return Err(error),
+                Err(TxError::Transient(error)) if attempt < ATTEMPTS => {
+                    tracing::debug!(%error, attempt, "PostgreSQL aborted a transaction; running it again");
+                    tokio::time::sleep(Duration::from_millis(u64::from(attempt) * 10)).await;
+                    attempt += 1;
+                }
+                Err(TxError::Transient(error)) => return Err(error.into()),
+            }
+        }
+    }
+}
+
+/// Revokes every live token that `filter` (a WHERE clause over `tokens` whose parameters are
+/// `$2`, `$3`… for `ids`) selects, returning the hashes to evict.
+async fn revoke_where(
+    tx: &mut PgConnection,
+    now: Timestamp,
+    filter: &str,
+    ids: &[Uuid],
+) -> Result<Evicted, TxError> {
+    let mut query = dynamic(format!(
+        "UPDATE tokens SET revoked_at = $1 WHERE revoked_at IS NULL AND ({filter}) RETURNING hash"
+    ))
+    .bind(now.unix());
+    for id in ids {
+        query = query.bind(*id);
+    }
+    let rows = query.fetch_all(tx).await?;
+    Ok(rows
+        .iter()
+        .map(|row| hash_at(row, 0))
+        .collect::<Result<Vec<_>, _>>()?)
+}
+
+/// Tells every node, at commit, to drop these hashes from its verification cache.
+async fn notify(tx: &mut PgConnection, hashes: &[SecretHash]) -> Result<(), TxError> {
+    if !hashes.is_empty() {
+        send(tx, &listen::payload(hashes)).await?;
+    }
+    Ok(())
+}
+
+/// Tells every node, at commit, to drop its whole verification cache.
+async fn notify_all(tx: &mut PgConnection) -> Result<(), TxError> {
+    send(tx, listen::CLEAR_ALL).await
+}
+
+async fn send(tx: &mut PgConnection, payload: &str) -> Result<(), TxError> {
+    sqlx::query("SELECT pg_notify($1, $2)")
+        .bind(listen::CHANNEL)
+        .bind(payload)
+        .execute(tx)
+        .await?;
+    Ok(())
+}
+
+async fn view_by_id(
+    conn: &mut PgConnection,
+    token: TokenId,
+) -> Result<Option<TokenView>, sqlx::Error> {
+    dynamic(format!(
+        "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.id = $1"
+    ))
+    .bind(id(token))
+    .fetch_optional(conn)
+    .await?
+    .map(|row| token_view_from(&row))
+    .transpose()
+}
+
+/// Locks `org`'s memberships until the transaction ends and returns them: whoever changes who
+/// owns the organization holds these locks first.
+async fn lock_members(tx: &mut PgConnection, org: OrgId) -> Result<Vec<(Uuid, Role)>, TxError> {
+    let rows = sqlx::query(
+        "SELECT account_id, role FROM memberships WHERE org_id = $1 ORDER BY account_id FOR UPDATE",
+    )
+    .bind(id(org))
+    .fetch_all(tx)
+    .await?;
+    Ok(rows
+        .iter()
+        .map(|row| Ok((row.try_get(0)?, role_at(row, 1)?)))
+        .collect::<Result<Vec<_>, sqlx::Error>>()?)
+}
+
+async fn insert_org(
+    tx: &mut PgConnection,
+    org: &Organization,
+    owner: AccountId,
+) -> Result<(), TxError> {
+    sqlx::query(
+        "INSERT INTO organizations (id, slug, name, personal, created_at) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(id(org.id))
+    .bind(org.slug.as_str())
+    .bind(&org.name)
+    .bind(org.personal)
+    .bind(org.created_at.unix())
+    .execute(&mut *tx)
+    .await
+    .map_err(conflict_on_unique(|| {
+        format!("an organization with slug '{}' already exists", org.slug)
+    }))?;
+    sqlx::query(
+        "INSERT INTO memberships (org_id, account_id, role, created_at) VALUES ($1, $2, 'owner', $3)",
+    )
+    .bind(id(org.id))
+    .bind(id(owner))
+    .bind(org.created_at.unix())
+    .execute(tx)
+    .await?;
+    Ok(())
+}
+
+#[async_trait]
+impl Store for PostgresStore {
+    async fn root_account(&self) -> Result<Option<Account>> {
+        let row = dynamic(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.is_root AND a.deleted_at IS NULL"
+        ))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| account_from(&row)).transpose()?)
+    }
+
+    async fn create_account(&self, account: &Account) -> Result<Organization> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO accounts (id, username, email, kind, is_root, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+            )
+            .bind(id(account.id))
+            .bind(account.username.as_str())
+            .bind(account.email.as_ref().map(|e| e.as_str()))
+            .bind(account.kind.as_str())
+            .bind(account.is_root)
+            .bind(account.created_at.unix())
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_on_unique(|| {
+                format!("the username '{}' is taken", account.username)
+            }))?;
+            let personal = Organization {
+                id: OrgId::new(),
+                slug: account.username.clone(),
+                name: account.username.to_string(),
+                personal: true,
+                created_at: account.created_at,
+            };
+            insert_org(&mut tx, &personal, account.id)
+                .await
+                .map_err(|error| match error {
+                    TxError::Final(StoreError::Conflict(_)) => conflict(format!(
+                        "the username '{}' is taken by an organization",
+                        account.username
+                    )),
+                    other => other,
+                })?;
+            tx.commit().await?;
+            Ok(personal)
+        })
+        .await
+    }
+
+    async fn account(&self, account: AccountId) -> Result<Option<Account>> {
+        let row = dynamic(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.id = $1 AND a.deleted_at IS NULL"
+        ))
+        .bind(id(account))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| account_from(&row)).transpose()?)
+    }
+
+    async fn account_by_username(&self, username: &Slug) -> Result<Option<Account>> {
+        let row = dynamic(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.username = $1 AND a.deleted_at IS NULL"
+        ))
+        .bind(username.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| account_from(&row)).transpose()?)
+    }
+
+    async fn accounts(&self) -> Result<Vec<Account>> {
+        let rows = dynamic(format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.deleted_at IS NULL ORDER BY a.username"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(account_from).collect::<Result<_, _>>()?)
+    }
+
+    async fn delete_account(&self, account: AccountId, now: Timestamp) -> Result<Evicted> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT 1 FROM accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
+                .bind(id(account))
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| not_found("no such account"))?;
+            // Who owns each of the account's organizations stays as read until this commits.
+            sqlx::query(
+                "SELECT 1 FROM memberships
+                 WHERE org_id IN (SELECT org_id FROM memberships WHERE account_id = $1)
+                 ORDER BY org_id, account_id FOR UPDATE",
+            )
+            .bind(id(account))
+            .execute(&mut *tx)
+            .await?;
+            let orphaned: Option<String> = sqlx::query_scalar(
+                "SELECT o.slug FROM organizations o JOIN memberships m ON m.org_id = o.id
+                 WHERE m.account_id = $1 AND m.role = 'owner' AND NOT o.personal
+                   AND o.deleted_at IS NULL
+                   AND (SELECT count(*) FROM memberships x
+                        WHERE x.org_id = o.id AND x.role = 'owner') = 1
+                 LIMIT 1",
+            )
+            .bind(id(account))
+            .fetch_optional(&mut *tx)
+            .await?;
+            if let Some(slug) = orphaned {
+                return Err(conflict(format!(
+                    "the account is the last owner of organization '{slug}'; give it another owner or delete it first"
+                )));
+            }
+            sqlx::query("UPDATE accounts SET deleted_at = $2 WHERE id = $1")
+                .bind(id(account))
+                .bind(now.unix())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE organizations SET deleted_at = $2 WHERE personal AND deleted_at IS NULL
+                   AND id IN (SELECT org_id FROM memberships WHERE account_id = $1)",
+            )
+            .bind(id(account))
+            .bind(now.unix())
+            .execute(&mut *tx)
+            .await?;
+            sqlx::query("DELETE FROM memberships WHERE account_id = $1")
+                .bind(id(account))
+                .execute(&mut *tx)
+                .await?;
+            let evicted = revoke_where(&mut tx, now, "owner_id = $2", &[id(account)]).await?;
+            notify(&mut tx, &evicted).await?;
+            tx.commit().await?;
+            Ok(evicted)
+        })
+        .await
+    }
+
+    async fn create_organization(&self, org: &Organization, owner: AccountId) -> Result<()> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            insert_org(&mut tx, org, owner).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn organization(&self, org: OrgId) -> Result<Option<Organization>> {
+        let row = dynamic(format!(
+            "SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = $1 AND o.deleted_at IS NULL"
+        ))
+        .bind(id(org))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| org_from(&row)).transpose()?)
+    }
+
+    async fn organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>> {
+        let row = dynamic(format!(
+            "SELECT {ORG_COLUMNS} FROM organizations o WHERE o.slug = $1 AND o.deleted_at IS NULL"
+        ))
+        .bind(slug.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| org_from(&row)).transpose()?)
+    }
+
+    async fn organizations_of(&self, account: AccountId) -> Result<Vec<(Organization, Role)>> {
+        let rows = dynamic(format!(
+            "SELECT {ORG_COLUMNS}, m.role FROM organizations o JOIN memberships m ON m.org_id = o.id
+             WHERE m.account_id = $1 AND o.deleted_at IS NULL ORDER BY o.slug"
+        ))
+        .bind(id(account))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| Ok((org_from(row)?, role_at(row, 5)?)))
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    async fn organizations(&self) -> Result<Vec<Organization>> {
+        let rows = dynamic(format!(
+            "SELECT {ORG_COLUMNS} FROM organizations o WHERE o.deleted_at IS NULL ORDER BY o.slug"
+        ))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(org_from).collect::<Result<_, _>>()?)
+    }
+
+    async fn rename_organization(&self, org: OrgId, name: &str) -> Result<()> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            let changed = sqlx::query(
+                "UPDATE organizations SET name = $2 WHERE id = $1 AND deleted_at IS NULL",
+            )
+            .bind(id(org))
+            .bind(name)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+            if changed == 0 {
+                return Err(not_found("no such organization"));
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn delete_organization(&self, org: OrgId, now: Timestamp) -> Result<Evicted> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
+            )
+            .bind(id(org))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| not_found("no such organization"))?;
+            lock_members(&mut tx, org).await?;
+            sqlx::query("UPDATE organizations SET deleted_at = $2 WHERE id = $1")
+                .bind(id(org))
+                .bind(now.unix())
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query("DELETE FROM memberships WHERE org_id = $1")
+                .bind(id(org))
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE groups SET deleted_at = $2 WHERE org_id = $1 AND deleted_at IS NULL",
+            )
+            .bind(id(org))
+            .bind(now.unix())
+            .execute(&mut *tx)
+            .await?;
+            let evicted = revoke_where(&mut tx, now, "org_id = $2", &[id(org)]).await?;
+            notify(&mut tx, &evicted).await?;
+            tx.commit().await?;
+            Ok(evicted)
+        })
+        .await
+    }
+
+    async fn membership(&self, org: OrgId, account: AccountId) -> Result<Option<Role>> {
+        let row = sqlx::query("SELECT role FROM memberships WHERE org_id = $1 AND account_id = $2")
+            .bind(id(org))
+            .bind(id(account))
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(|row| role_at(&row, 0)).transpose()?)
+    }
+
+    async fn members(&self, org: OrgId) -> Result<Vec<Member>> {
+        let rows = dynamic(format!(
+            "SELECT {ACCOUNT_COLUMNS}, m.role FROM accounts a JOIN memberships m ON m.account_id = a.id
+             WHERE m.org_id = $1 AND a.deleted_at IS NULL ORDER BY a.username"
+        ))
+        .bind(id(org))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows
+            .iter()
+            .map(|row| {
+                Ok(Member {
+                    account: account_from(row)?,
+                    role: role_at(row, 6)?,
+                })
+            })
+            .collect::<Result<_, sqlx::Error>>()?)
+    }
+
+    async fn add_member(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        role: Role,
+        now: Timestamp,
+    ) -> Result<()> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO memberships (org_id, account_id, role, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id(org))
+            .bind(id(account))
+            .bind(role.as_str())
+            .bind(now.unix())
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_on_unique(|| {
+                "already a member of the organization".to_owned()
+            }))?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn set_role(&self, org: OrgId, account: AccountId, role: Role) -> Result<()> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            let members = lock_members(&mut tx, org).await?;
+            let current = members
+                .iter()
+                .find(|(member, _)| *member == id(account))
+                .map(|(_, role)| *role)
+                .ok_or_else(|| not_found("not a member of the organization"))?;
+            let owners = members.iter().filter(|(_, r)| *r == Role::Owner).count();
+            if current == Role::Owner && role != Role::Owner && owners <= 1 {
+                return Err(conflict(
+                    "the organization's last owner cannot step down; make another member owner first"
+                        .to_owned(),
+                ));
+            }
+            if role != current {
+                sqlx::query("UPDATE memberships SET role = $3 WHERE org_id = $1 AND account_id = $2")
+                    .bind(id(org))
+                    .bind(id(account))
+                    .bind(role.as_str())
+                    .execute(&mut *tx)
+                    .await?;
+                // A role bounds every token of the member in the organization.
+                notify_all(&mut tx).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn remove_member(
+        &self,
+        org: OrgId,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<Evicted> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            let members = lock_members(&mut tx, org).await?;
+            let current = members
+                .iter()
+                .find(|(member, _)| *member == id(account))
+                .map(|(_, role)| *role)
+                .ok_or_else(|| not_found("not a member of the organization"))?;
+            let owners = members.iter().filter(|(_, r)| *r == Role::Owner).count();
+            if current == Role::Owner && owners <= 1 {
+                return Err(conflict(
+                    "the organization's last owner cannot be removed".to_owned(),
+                ));
+            }
+            sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND account_id = $2")
+                .bind(id(org))
+                .bind(id(account))
+                .execute(&mut *tx)
+                .await?;
+            let evicted = revoke_where(
+                &mut tx,
+                now,
+                "org_id = $2 AND owner_id = $3",
+                &[id(org), id(account)],
+            )
+            .await?;
+            notify(&mut tx, &evicted).await?;
+            tx.commit().await?;
+            Ok(evicted)
+        })
+        .await
+    }
+
+    async fn create_group(&self, group: &Group) -> Result<()> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query(
+                "INSERT INTO groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
+            )
+            .bind(id(group.id))
+            .bind(id(group.org))
+            .bind(group.name.as_str())
+            .bind(group.created_at.unix())
+            .execute(&mut *tx)
+            .await
+            .map_err(conflict_on_unique(|| {
+                format!("a group named '{}' already exists", group.name)
+            }))?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn group(&self, group: GroupId) -> Result<Option<Group>> {
+        let row = dynamic(format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE id = $1 AND deleted_at IS NULL"
+        ))
+        .bind(id(group))
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| group_from(&row)).transpose()?)
+    }
+
+    async fn group_by_name(&self, org: OrgId, name: &Slug) -> Result<Option<Group>> {
+        let row = dynamic(format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = $1 AND name = $2 AND deleted_at IS NULL"
+        ))
+        .bind(id(org))
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| group_from(&row)).transpose()?)
+    }
+
+    async fn groups(&self, org: OrgId) -> Result<Vec<Group>> {
+        let rows = dynamic(format!(
+            "SELECT {GROUP_COLUMNS} FROM groups WHERE org_id = $1 AND deleted_at IS NULL ORDER BY name"
+        ))
+        .bind(id(org))
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.iter().map(group_from).collect::<Result<_, _>>()?)
+    }
+
+    async fn delete_group(&self, group: GroupId, now: Timestamp) -> Result<Evicted> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("SELECT 1 FROM groups WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
+                .bind(id(group))
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| not_found("no such group"))?;
+            sqlx::query("UPDATE groups SET deleted_at = $2 WHERE id = $1")
+                .bind(id(group))
+                .bind(now.unix())
+                .execute(&mut *tx)
+                .await?;
+            let evicted = revoke_where(&mut tx, now, "group_id = $2", &[id(group)]).await?;
+            notify(&mut tx, &evicted).await?;
+            tx.commit().await?;
+            Ok(evicted)
+        })
+        .await
+    }
+
+    async fn insert_token(&self, token: &Token, hash: SecretHash) -> Result<()> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            insert_token(&mut tx, token, hash).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn token(&self, token: TokenId) -> Result<Option<TokenView>> {
+        let mut conn = self.pool.acquire().await?;
+        Ok(view_by_id(&mut conn, token).await?)
+    }
+
+    async fn live_token_by_name(
+        &self,
+        owner: AccountId,
+        name: &TokenName,
+    ) -> Result<Option<TokenView>> {
+        let row = dynamic(format!(
+            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM}
+             WHERE t.owner_id = $1 AND t.name = $2 AND t.revoked_at IS NULL"
+        ))
+        .bind(id(owner))
+        .bind(name.as_str())
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| token_view_from(&row)).transpose()?)
+    }
+
+    async fn credential(&self, hash: SecretHash) -> Result<Option<TokenView>> {
+        let row = dynamic(format!(
+            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.hash = $1"
+        ))
+        .bind(&hash.0[..])
+        .fetch_optional(&self.pool)
+        .await?;
+        Ok(row.map(|row| token_view_from(&row)).transpose()?)
+    }
+
+    async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
+        let listing = Listing::new(query, Dialect::Postgres);
+        let total: i64 = bind(
+            dynamic(listing.count_sql.clone()),
+            &listing.args[..listing.count_args],
+        )
+        .fetch_one(&self.pool)
+        .await?
+        .try_get(0)?;
+        let rows = bind(dynamic(listing.page_sql.clone()), &listing.args)
+            .fetch_all(&self.pool)
+            .await?;
+        let tokens = rows
+            .iter()
+            .map(token_view_from)
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?;
+        Ok(listing.page(query, tokens, total))
+    }
+
+    async fn revoke_token(
+        &self,
+        token: TokenId,
+        now: Timestamp,
+    ) -> Result<(TokenView, SecretHash)> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
+                .bind(id(token))
+                .bind(now.unix())
+                .execute(&mut *tx)
+                .await?;
+            let row = sqlx::query("SELECT hash FROM tokens WHERE id = $1")
+                .bind(id(token))
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or_else(|| not_found("no such token"))?;
+            let hash = hash_at(&row, 0)?;
+            let view = view_by_id(&mut tx, token)
+                .await?
+                .ok_or_else(|| not_found("no such token"))?;
+            notify(&mut tx, &[hash]).await?;
+            tx.commit().await?;
+            Ok((view, hash))
+        })
+        .await
+    }
+
+    async fn rotate_token(
+        &self,
+        token: TokenId,
+        hash: SecretHash,
+        hint: &str,
+    ) -> Result<(TokenView, SecretHash)> {
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            // The lock makes a racing rotation read the hash this one writes, and so hand it
+            // back for eviction.
+            let row = sqlx::query(
+                "SELECT hash FROM tokens WHERE id = $1 AND revoked_at IS NULL FOR UPDATE",
+            )
+            .bind(id(token))
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| not_found("no live token with that id"))?;
+            let old = hash_at(&row, 0)?;
+            sqlx::query("UPDATE tokens SET hash = $2, hint = $3 WHERE id = $1")
+                .bind(id(token))
+                .bind(&hash.0[..])
+                .bind(hint)
+                .execute(&mut *tx)
+                .await?;
+            let view = view_by_id(&mut tx, token)
+                .await?
+                .ok_or_else(|| not_found("no such token"))?;
+            notify(&mut tx, &[old]).await?;
+            tx.commit().await?;
+            Ok((view, old))
+        })
+        .await
+    }
+
+    async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()> {
+        // One stamp per token, the latest; in id order, the order rows are locked in.
+        let mut latest = std::collections::BTreeMap::<Uuid, i64>::new();
+        for (token, at) in stamps {
+            let slot = latest.entry(id(*token)).or_insert(at.unix());
+            *slot = (*slot).max(at.unix());
+        }
+        if latest.is_empty() {
+            return Ok(());
+        }
+        let ids: Vec<Uuid> = latest.keys().copied().collect();
+        let times: Vec<i64> = latest.values().copied().collect();
+        self.write(|| async {
+            let mut tx = self.pool.begin().await?;
+            // Lock in id order first, so that two nodes flushing at once queue rather than
+            // deadlock.
+            sqlx::query("SELECT 1 FROM tokens WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
+                .bind(&ids)
+                .execute(&mut *tx)
+                .await?;
+            sqlx::query(
+                "UPDATE tokens t SET last_used_at = s.at
+                 FROM unnest($1::uuid[], $2::bigint[]) AS s (id, at)
+                 WHERE t.id = s.id AND t.last_used_at < s.at",
+            )
+            .bind(&ids)
+            .bind(&times)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// Binds a listing's arguments.
+fn bind(
+    mut query: Query<'static, Postgres, PgArguments>,
+    args: &[Arg],
+) -> Query<'static, Postgres, PgArguments> {
+    for arg in args {
+        query = match arg {
+            Arg::Int(value) => query.bind(*value),
+            Arg::Text(value) => query.bind(value.clone()),
+            Arg::Id(value) => query.bind(*value),
+        };
+    }
+    query
+}
+
+async fn insert_token(
+    tx: &mut PgConnection,
+    token: &Token,
+    hash: SecretHash,
+) -> Result<(), TxError> {
+    let (account_wide, group) = match token.reach {
+        Reach::Account => (true, None),
+        Reach::Organization => (false, None),
+        Reach::Group(group) => (false, Some(id(group))),
+    };
+    // Key-share locks on what the token needs: whatever deletes one of them waits for this
+    // transaction, and this one waits for it (and then finds it gone).
+    sqlx::query("SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR KEY SHARE")
+        .bind(id(token.org))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| not_found(NO_ORG))?;
+    let accounts = sqlx::query(
+        "SELECT id, is_root FROM accounts WHERE id = ANY($1) AND deleted_at IS NULL
+         ORDER BY id FOR KEY SHARE",
+    )
+    .bind([id(token.owner), id(token.created_by)])
+    .fetch_all(&mut *tx)
+    .await?;
+    let mut owner_is_root = None;
+    for row in &accounts {
+        if row.try_get::<Uuid, _>(0)? == id(token.owner) {
+            owner_is_root = Some(row.try_get::<bool, _>(1)?);
+        }
+    }
+    let owner_is_root = owner_is_root.ok_or_else(|| not_found(NO_OWNER))?;
+    if !owner_is_root {
+        sqlx::query(
+            "SELECT 1 FROM memberships WHERE org_id = $1 AND account_id = $2 FOR KEY SHARE",
+        )
+        .bind(id(token.org))
+        .bind(id(token.owner))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| not_found(NOT_A_MEMBER))?;
+    }
+    if let Some(group) = group {
+        sqlx::query(
+            "SELECT 1 FROM groups WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR KEY SHARE",
+        )
+        .bind(group)
+        .bind(id(token.org))
+        .fetch_optional(&mut *tx)
+        .await?
+        .ok_or_else(|| not_found(NO_GROUP))?;
+    }
+    sqlx::query(
+        "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide, group_id, name,
+                             scopes, token_type, created_at, expires_at, last_used_at, revoked_at,
+                             name_folded)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    )
+    .bind(id(token.id))
+    .bind(&hash.0[..])
+    .bind(&token.hint)
+    .bind(id(token.owner))
+    .bind(id(token.created_by))
+    .bind(id(token.org))
+    .bind(account_wide)
+    .bind(group)
+    .bind(token.name.as_str())
+    .bind(token.scopes.to_stored())
+    .bind(token.token_type.as_str())
+    .bind(token.created_at.unix())
+    .bind(token.expires_at.map_or(NEVER, Timestamp::unix))
+    .bind(token.last_used_at.map_or(UNUSED, Timestamp::unix))
+    .bind(token.revoked_at.map(Timestamp::unix))
+    .bind(token.name.as_str().to_lowercase())
+    .execute(&mut *tx)
+    .await
+    .map_err(conflict_on_unique(|| {
+        format!(
+            "a live token named '{}' already exists for this account",
+            token.name
+        )
+    }))?;
+    let scopes: Vec<&str> = token.scopes.iter().map(|scope| scope.as_str()).collect();
+    if !scopes.is_empty() {
+        sqlx::query("INSERT INTO token_scopes (scope, token_id) SELECT unnest($1::text[]), $2")
+            .bind(&scopes)
+            .bind(id(token.id))
+            .execute(tx)
+            .await?;
+    }
+    Ok(())
+}

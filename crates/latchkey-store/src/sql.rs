@@ -1,0 +1,273 @@
+//! SQL that every store speaks alike: the stored sentinels, the columns records are read from,
+//! and the listing query (filters, keyset and order), written once for both dialects.
+
+use latchkey_core::{Timestamp, TokenStatus, TokenView};
+use uuid::Uuid;
+
+use crate::query::{Cursor, CursorKey, PageRequest, SortField, TokenPage, TokenQuery};
+
+/// The stored `expires_at` of a token that never expires, so expiry sorts and indexes without
+/// NULLs (and after every real expiry).
+pub(crate) const NEVER: i64 = Timestamp::MAX.unix();
+/// The stored `last_used_at` of a token never used (it sorts before every use).
+pub(crate) const UNUSED: i64 = 0;
+
+pub(crate) const ACCOUNT_COLUMNS: &str =
+    "a.id, a.username, a.email, a.kind, a.is_root, a.created_at";
+pub(crate) const ORG_COLUMNS: &str = "o.id, o.slug, o.name, o.personal, o.created_at";
+pub(crate) const GROUP_COLUMNS: &str = "id, org_id, name, created_at";
+
+/// A token with everything its view shows: the token (0..=13), its owner's account (14..=19),
+/// the creator's email (20), the organization's slug (21), the group's name (22) and the owner's
+/// role in the token's organization (23).
+pub(crate) const TOKEN_VIEW_COLUMNS: &str = "t.id, t.owner_id, t.created_by, t.org_id, t.account_wide, \
+     t.group_id, t.name, t.scopes, t.token_type, t.hint, t.created_at, t.expires_at, t.last_used_at, \
+     t.revoked_at, a.id, a.username, a.email, a.kind, a.is_root, a.created_at, c.email, o.slug, g.name, \
+     m.role";
+pub(crate) const TOKEN_VIEW_FROM: &str = "tokens t \
+     JOIN accounts a ON a.id = t.owner_id \
+     JOIN accounts c ON c.id = t.created_by \
+     JOIN organizations o ON o.id = t.org_id \
+     LEFT JOIN groups g ON g.id = t.group_id \
+     LEFT JOIN memberships m ON m.org_id = t.org_id AND m.account_id = t.owner_id";
+
+/// Where the two stores' SQL differs, as far as listing goes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+impl Dialect {
+    /// The `n`th (from 1) bound parameter.
+    fn param(self, n: usize) -> String {
+        match self {
+            Self::Sqlite => format!("?{n}"),
+            Self::Postgres => format!("${n}"),
+        }
+    }
+
+    /// True when `needle` occurs in `haystack`, taking every character literally (no `%`/`_`).
+    fn contains(self, haystack: &str, needle: &str) -> String {
+        match self {
+            Self::Sqlite => format!("instr({haystack}, {needle}) > 0"),
+            Self::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+        }
+    }
+}
+
+/// A bound value of a listing query; each store binds it in its own types.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum Arg {
+    Int(i64),
+    Text(String),
+    Id(Uuid),
+}
+
+/// A listing written out: the count of every match and one page of them, with their arguments.
+pub(crate) struct Listing {
+    /// `SELECT count(*)` over the filters; binds `args[..count_args]`.
+    pub count_sql: String,
+    /// The page, one row more than asked for (to tell whether another page follows); binds
+    /// every arg.
+    pub page_sql: String,
+    pub args: Vec<Arg>,
+    pub count_args: usize,
+    limit: u32,
+}
+
+/// A condition no row meets: for a text no stored name or scope can contain (a NUL, which
+/// PostgreSQL cannot even take as a parameter) and for cursors of another sort.
+const NOTHING: &str = "1 = 0";
+
+/// A WHERE clause under construction: each condition with its numbered parameters.
+struct Conditions {
+    dialect: Dialect,
+    clauses: Vec<String>,
+    args: Vec<Arg>,
+}
+
+impl Conditions {
+    /// The next parameter, bound to `value`.
+    fn arg(&mut self, value: Arg) -> String {
+        self.args.push(value);
+        self.dialect.param(self.args.len())
+    }
+
+    /// Adds a condition whose `?`s all stand for `value`.
+    fn bind(&mut self, clause: &str, value: Arg) {
+        let param = self.arg(value);
+        self.clauses.push(clause.replace('?', &param));
+    }
+
+    fn plain(&mut self, clause: impl Into<String>) {
+        self.clauses.push(clause.into());
+    }
+
+    fn sql(&self) -> String {
+        if self.clauses.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.clauses.join(" AND "))
+        }
+    }
+}
+
+/// The filters of a listing, shared by the page and its count.
+fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
+    let mut c = Conditions {
+        dialect,
+        clauses: Vec::new(),
+        args: Vec::new(),
+    };
+    if let Some(org) = query.org {
+        c.bind("t.org_id = ?", Arg::Id(org.into()));
+    }
+    if let Some(owner) = query.owner {
+        c.bind("t.owner_id = ?", Arg::Id(owner.into()));
+    }
+    if let Some(group) = query.group {
+        c.bind("t.group_id = ?", Arg::Id(group.into()));
+    }
+    if query.exclude_account_wide {
+        c.plain("NOT t.account_wide");
+    }
+    let now = Arg::Int(query.now.unix());
+    match query.status {
+        Some(TokenStatus::Active) => c.bind("t.revoked_at IS NULL AND t.expires_at > ?", now),
+        Some(TokenStatus::Expired) => c.bind("t.revoked_at IS NULL AND t.expires_at <= ?", now),
+        Some(TokenStatus::Revoked) => c.plain("t.revoked_at IS NOT NULL"),
+        None => {}
+    }
+    if let Some(name) = &query.name_contains {
+        if name.contains('\0') {
+            c.plain(NOTHING);
+        } else {
+            // Both sides in Unicode lower case, matched literally.
+            let param = c.arg(Arg::Text(name.to_lowercase()));
+            c.plain(dialect.contains("t.name_folded", &param));
+        }
+    }
+    if let Some(scope) = &query.scope {
+        if scope.contains('\0') {
+            c.plain(NOTHING);
+        } else {
+            c.bind(
+                "t.id IN (SELECT token_id FROM token_scopes WHERE scope = ?)",
+                Arg::Text(scope.clone()),
+            );
+        }
+    }
+    if let Some(at) = query.expires_before {
+        c.bind("t.expires_at < ?", Arg::Int(at.unix()));
+    }
+    if let Some(at) = query.expires_after {
+        c.bind("t.expires_at > ?", Arg::Int(at.unix()));
+        c.bind("t.expires_at < ?", Arg::Int(NEVER));
+    }
+    if let Some(at) = query.last_used_before {
+        c.bind("t.last_used_at < ?", Arg::Int(at.unix()));
+        c.bind("t.last_used_at > ?", Arg::Int(UNUSED));
+    }
+    if let Some(at) = query.last_used_after {
+        c.bind("t.last_used_at > ?", Arg::Int(at.unix()));
+        // A bound before the epoch would otherwise let in the never-used sentinel.
+        c.bind("t.last_used_at > ?", Arg::Int(UNUSED));
+    }
+    c
+}
+
+impl Listing {
+    pub fn new(query: &TokenQuery, dialect: Dialect) -> Self {
+        let mut conditions = filters(query, dialect);
+        let count_sql = format!("SELECT count(*) FROM tokens t {}", conditions.sql());
+        let count_args = conditions.args.len();
+
+        let sort = query.sort;
+        let key_column = match sort.field {
+            SortField::CreatedAt => None,
+            SortField::Name => Some("t.name"),
+            SortField::ExpiresAt => Some("t.expires_at"),
+            SortField::LastUsedAt => Some("t.last_used_at"),
+        };
+        let (limit, offset) = match &query.page {
+            PageRequest::Numbered { page, per_page } => (
+                *per_page,
+                u64::from(page.saturating_sub(1)) * u64::from(*per_page),
+            ),
+            PageRequest::After { cursor, limit } => {
+                if let Some(cursor) = cursor {
+                    let op = if sort.descending { "<" } else { ">" };
+                    let id = Arg::Id(cursor.id.into());
+                    let key = match (sort.field, &cursor.key) {
+                        (SortField::CreatedAt, _) => None,
+                        (SortField::Name, CursorKey::Text(value)) if !value.contains('\0') => {
+                            Some(Arg::Text(value.clone()))
+                        }
+                        (SortField::ExpiresAt | SortField::LastUsedAt, CursorKey::Int(value)) => {
+                            Some(Arg::Int(*value))
+                        }
+                        // A cursor made for another sort (or forged) starts nowhere.
+                        _ => {
+                            conditions.plain(NOTHING);
+                            None
+                        }
+                    };
+                    match (key_column, key) {
+                        (Some(column), Some(key)) => {
+                            let key = conditions.arg(key);
+                            let id = conditions.arg(id);
+                            conditions.plain(format!("({column}, t.id) {op} ({key}, {id})"));
+                        }
+                        _ => conditions.bind(&format!("t.id {op} ?"), id),
+                    }
+                }
+                (*limit, 0)
+            }
+        };
+        let direction = if sort.descending { "DESC" } else { "ASC" };
+        let order = match key_column {
+            None => format!("t.id {direction}"),
+            Some(column) => format!("{column} {direction}, t.id {direction}"),
+        };
+        let page_sql = format!(
+            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} {} ORDER BY {order} LIMIT {} OFFSET {offset}",
+            conditions.sql(),
+            u64::from(limit) + 1,
+        );
+        Self {
+            count_sql,
+            page_sql,
+            args: conditions.args,
+            count_args,
+            limit,
+        }
+    }
+
+    /// The page the rows of `page_sql` make, with the cursor to the next one.
+    pub fn page(&self, query: &TokenQuery, mut tokens: Vec<TokenView>, total: u64) -> TokenPage {
+        let limit = self.limit as usize;
+        let more = tokens.len() > limit;
+        tokens.truncate(limit);
+        let sort = query.sort;
+        let next_cursor = more.then(|| tokens.last()).flatten().map(|last| Cursor {
+            sort,
+            id: last.token.id,
+            key: match sort.field {
+                SortField::CreatedAt => CursorKey::None,
+                SortField::Name => CursorKey::Text(last.token.name.to_string()),
+                SortField::ExpiresAt => {
+                    CursorKey::Int(last.token.expires_at.map_or(NEVER, Timestamp::unix))
+                }
+                SortField::LastUsedAt => {
+                    CursorKey::Int(last.token.last_used_at.map_or(UNUSED, Timestamp::unix))
+                }
+            },
+        });
+        TokenPage {
+            tokens,
+            total,
+            next_cursor,
+        }
+    }
+}
