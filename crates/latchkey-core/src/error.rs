@@ -112,22 +112,30 @@ impl CoreError {
     }
 
     /// Merges the issues of several validation results into one error, so a client learns of
-    /// every bad field at once.
+    /// every bad field at once (an unprocessable field among bad ones is listed with them).
     pub fn collect(errors: impl IntoIterator<Item = CoreError>) -> Option<CoreError> {
         let mut issues = Vec::new();
+        let mut invalid = false;
         let mut other = None;
         for error in errors {
             match error {
-                Self::Invalid(mut more) => issues.append(&mut more),
+                Self::Invalid(more) => {
+                    invalid = true;
+                    issues.extend(more);
+                }
+                Self::Unprocessable(issue) => {
+                    issues.push(issue.clone());
+                    other.get_or_insert(Self::Unprocessable(issue));
+                }
                 error => {
                     other.get_or_insert(error);
                 }
             }
         }
-        if issues.is_empty() {
-            other
-        } else {
+        if invalid {
             Some(Self::Invalid(issues))
+        } else {
+            other
         }
     }
 }

@@ -326,15 +326,24 @@ pub fn verdict(
 /// Whether the principal, standing as `standing`, may add, re-role or remove a member.
 /// `current` is the member's role now (`None` when adding) and `next` its role after (`None`
 /// when removing). Admins manage everyone below owner; only owners touch owners. Anyone may
-/// leave on their own.
+/// leave on their own, with a token that is not narrowed: a scoped or read-scaling token holds
+/// no right to take its owner out (and revoke the owner's tokens there).
 pub fn authorize_member_change(
+    principal: &Principal,
     standing: &Standing,
     current: Option<Role>,
     next: Option<Role>,
     is_self: bool,
 ) -> Result<(), CoreError> {
     if is_self && next.is_none() {
-        return Ok(());
+        let token = &principal.token;
+        return if token.scopes.is_empty() && token.token_type == TokenType::ReadWrite {
+            Ok(())
+        } else {
+            Err(CoreError::forbidden(
+                "leaving an organization needs an unscoped read-write token",
+            ))
+        };
     }
     standing.require(Rights::MEMBERS_MANAGE, "manage members")?;
     if current == Some(Role::Owner) || next == Some(Role::Owner) {

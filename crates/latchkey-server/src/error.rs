@@ -10,6 +10,9 @@ pub enum Error {
     Core(#[from] CoreError),
     #[error(transparent)]
     Store(#[from] StoreError),
+    /// The path exists, the method does not (405; the `Allow` header lists those that do).
+    #[error("{method} is not allowed on {path}; the Allow header lists the methods that are")]
+    MethodNotAllowed { method: String, path: String },
     #[error(
         "rate limit exceeded: {per_minute} requests per minute per workspace; see X-RateLimit-Reset"
     )]
@@ -25,6 +28,7 @@ pub enum Kind {
     NotFound,
     Conflict,
     Unprocessable,
+    MethodNotAllowed,
     RateLimited,
     Internal,
 }
@@ -38,6 +42,7 @@ impl Kind {
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Conflict => StatusCode::CONFLICT,
             Self::Unprocessable => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
             Self::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Self::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -68,6 +73,7 @@ impl Error {
                 StoreError::NotFound(_) => Kind::NotFound,
                 StoreError::Backend(_) => Kind::Internal,
             },
+            Self::MethodNotAllowed { .. } => Kind::MethodNotAllowed,
             Self::RateLimited { .. } => Kind::RateLimited,
         }
     }
@@ -89,7 +95,7 @@ impl Error {
     pub fn issues(&self) -> Vec<Issue> {
         let issues = match self {
             Self::Core(error) => error.issues(),
-            Self::Store(_) | Self::RateLimited { .. } => &[],
+            Self::Store(_) | Self::MethodNotAllowed { .. } | Self::RateLimited { .. } => &[],
         };
         issues
             .iter()

@@ -91,6 +91,15 @@ impl App {
             .fallback(|| async {
                 Native::render(&Error::Core(CoreError::not_found("no such route"))).into_response()
             })
+            .method_not_allowed_fallback(
+                |method: axum::http::Method, uri: axum::http::Uri| async move {
+                    let error = Error::MethodNotAllowed {
+                        method: method.to_string(),
+                        path: uri.path().to_owned(),
+                    };
+                    Native::render(&error).into_response()
+                },
+            )
             .layer(tower_http::trace::TraceLayer::new_for_http())
             .with_state(state.clone());
         Self {
@@ -153,7 +162,7 @@ pub async fn bootstrap(
         is_root: true,
         created_at: now,
     };
-    let personal = match store.create_account(&account).await {
+    let personal = match store.create_account(&account, None).await {
         Ok(org) => org,
         // Another node bootstrapped at the same moment.
         Err(StoreError::Conflict(_)) => return Ok(None),

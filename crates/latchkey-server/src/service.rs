@@ -1,6 +1,8 @@
 //! The application layer: each call looks up what the core's rules need, asks the core, and
 //! writes through the store. Every dialect is a translation onto these calls.
 
+mod listings;
+
 use std::sync::Arc;
 
 use latchkey_core::policy::{
@@ -363,6 +365,7 @@ impl Service {
             owner,
             group,
             exclude_account_wide: request.exclude_account_wide,
+            exclude_revoked: false,
             status: request.status,
             name_contains: request.name_contains,
             scope: request.scope,
@@ -466,7 +469,7 @@ impl Service {
             is_root: false,
             created_at: self.now(),
         };
-        self.store.create_account(&account).await?;
+        self.store.create_account(&account, None).await?;
         tracing::info!(account = %account.username, "created account");
         Ok(account)
     }
@@ -602,7 +605,7 @@ impl Service {
         role: Role,
     ) -> Result<Member> {
         let (org, standing) = self.org_in_view(principal, Some(slug)).await?;
-        authorize_member_change(&standing, None, Some(role), false)?;
+        authorize_member_change(principal, &standing, None, Some(role), false)?;
         if org.personal {
             return Err(
                 CoreError::forbidden("a personal organization has no other members").into(),
@@ -644,6 +647,7 @@ impl Service {
         let (org, standing) = self.org_in_view(principal, Some(slug)).await?;
         let (account, current) = self.member_of(&org, username).await?;
         authorize_member_change(
+            principal,
             &standing,
             Some(current),
             Some(role),
@@ -664,6 +668,7 @@ impl Service {
         let (org, standing) = self.org_in_view(principal, Some(slug)).await?;
         let (account, current) = self.member_of(&org, username).await?;
         authorize_member_change(
+            principal,
             &standing,
             Some(current),
             None,

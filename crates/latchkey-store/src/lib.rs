@@ -58,8 +58,14 @@ pub trait Store: Send + Sync + 'static {
     /// The operator's root account, once created.
     async fn root_account(&self) -> Result<Option<Account>>;
 
-    /// Creates an account with its personal organization, of which it is the owner.
-    async fn create_account(&self, account: &Account) -> Result<Organization>;
+    /// Creates an account with its personal organization, of which it is the owner, and, with
+    /// `joins`, as a member of that organization in that role: all or nothing. A missing or
+    /// deleted organization to join is `NotFound`.
+    async fn create_account(
+        &self,
+        account: &Account,
+        joins: Option<(OrgId, Role)>,
+    ) -> Result<Organization>;
     async fn account(&self, id: AccountId) -> Result<Option<Account>>;
     async fn account_by_username(&self, username: &Slug) -> Result<Option<Account>>;
     async fn accounts(&self) -> Result<Vec<Account>>;

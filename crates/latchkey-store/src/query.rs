@@ -134,6 +134,8 @@ pub struct TokenQuery {
     /// Leave out account-wide tokens (Turso's organization lists never show them).
     pub exclude_account_wide: bool,
     pub status: Option<TokenStatus>,
+    /// Leave out revoked tokens (MotherDuck's lists show expired ones, never revoked ones).
+    pub exclude_revoked: bool,
     /// A partial, case-insensitive match.
     pub name_contains: Option<String>,
     pub scope: Option<String>,
@@ -155,6 +157,7 @@ impl TokenQuery {
             group: None,
             exclude_account_wide: false,
             status: None,
+            exclude_revoked: false,
             name_contains: None,
             scope: None,
             expires_before: None,

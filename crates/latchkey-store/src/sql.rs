@@ -132,6 +132,9 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
     if query.exclude_account_wide {
         c.plain("NOT t.account_wide");
     }
+    if query.exclude_revoked {
+        c.plain("t.revoked_at IS NULL");
+    }
     let now = Arg::Int(query.now.unix());
     match query.status {
         Some(TokenStatus::Active) => c.bind("t.revoked_at IS NULL AND t.expires_at > ?", now),

@@ -5,8 +5,8 @@ use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use latchkey_core::{
-    Account, AccountKind, CoreError, Email, Slug, Timestamp, TokenId, TokenName, TokenType,
-    TokenView, VerifyCode,
+    Account, AccountKind, CoreError, Email, ScopeCatalog, Slug, Timestamp, TokenId, TokenName,
+    TokenType, TokenView, VerifyCode,
 };
 use latchkey_store::{Cursor, PageRequest, TokenSort};
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,7 @@ impl Native {
             Kind::NotFound => "not_found",
             Kind::Conflict => "conflict",
             Kind::Unprocessable => "unprocessable_entity",
+            Kind::MethodNotAllowed => "method_not_allowed",
             Kind::RateLimited => "rate_limited",
             Kind::Internal => "internal_error",
         }
@@ -241,6 +242,11 @@ fn whole_number(field: &str, raw: &str, range: std::ops::RangeInclusive<u32>) ->
         })
 }
 
+/// A slug parameter; a bad one is reported under the parameter's own name.
+fn slug_param(field: &'static str, raw: Option<&str>) -> Result<Option<Slug>> {
+    Ok(raw.map(|raw| Slug::parse_field(field, raw)).transpose()?)
+}
+
 fn time_param(field: &'static str, raw: Option<&str>) -> Result<Option<Timestamp>> {
     Ok(raw.map(|raw| Timestamp::parse(field, raw)).transpose()?)
 }
@@ -282,9 +288,9 @@ impl ListParams {
             (None, None) => PageRequest::Numbered { page: 1, per_page },
         };
         let request = ListRequest {
-            organization: parse_opt(self.organization.as_deref())?,
-            owner: parse_opt(self.owner.as_deref())?,
-            group: parse_opt(self.group.as_deref())?,
+            organization: slug_param("organization", self.organization.as_deref())?,
+            owner: slug_param("owner", self.owner.as_deref())?,
+            group: slug_param("group", self.group.as_deref())?,
             exclude_account_wide: false,
             status: parse_opt(self.status.as_deref())?,
             name_contains: self.name,
@@ -369,7 +375,9 @@ pub struct CreateBody {
 const NATIVE_NAME_MAX: usize = 100;
 
 impl CreateBody {
-    fn into_request(self) -> Result<MintRequest> {
+    /// Checks every field at once, scopes against `catalog` too, so one answer lists every
+    /// bad field.
+    fn into_request(self, catalog: &ScopeCatalog) -> Result<MintRequest> {
         let name = self.name.parse::<TokenName>().and_then(|name| {
             if name.char_len() > NATIVE_NAME_MAX {
                 Err(CoreError::invalid(
@@ -386,7 +394,7 @@ impl CreateBody {
                 "at least one scope is required",
             ))
         } else {
-            Ok(self.scopes)
+            catalog.parse(&self.scopes).map(|_| self.scopes)
         };
         let expires_at = self
             .expires_at
@@ -475,15 +483,20 @@ async fn create_token(
     Auth(principal, ..): Auth<Native>,
     Body(body, ..): Body<Native, CreateBody>,
 ) -> Result<(StatusCode, Json<MintedBody>)> {
-    let minted = state.service.mint(&principal, body.into_request()?).await?;
+    let minted = state
+        .service
+        .mint(&principal, body.into_request(state.service.catalog())?)
+        .await?;
     Ok((
         StatusCode::CREATED,
         Json(MintedBody::new(&minted, state.service.now())),
     ))
 }
 
+/// A token id from the path; a malformed one is a 400 whose issue names `id`.
 fn token_id(raw: &str) -> Result<TokenId> {
-    Ok(raw.parse::<TokenId>()?)
+    raw.parse::<TokenId>()
+        .map_err(|error| Error::bad_request("id", error.to_string()).into())
 }
 
 /// Get a token by id (any of its three spellings). Revoked and expired tokens answer too.

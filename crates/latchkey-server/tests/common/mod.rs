@@ -8,7 +8,7 @@
 
 use std::sync::Arc;
 
-use latchkey_core::{ManualClock, Secret, SecretFormat};
+use latchkey_core::{Clock, ManualClock, Secret, SecretFormat, Timestamp};
 use latchkey_server::{App, Settings, bootstrap};
 use latchkey_store::SqliteStore;
 use reqwest::{Method, StatusCode};
@@ -29,6 +29,23 @@ pub struct TestServer {
 pub struct Reply {
     pub status: StatusCode,
     pub body: Value,
+}
+
+impl Reply {
+    /// Asserts the status and hands back the body.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Value {
+        assert_eq!(self.status.as_u16(), status, "{self:?}");
+        self.body
+    }
+
+    /// The `message` of a native error, or the `error` of a Turso one.
+    pub fn message(&self) -> &str {
+        self.body["message"]
+            .as_str()
+            .or_else(|| self.body["error"].as_str())
+            .unwrap_or_default()
+    }
 }
 
 impl TestServer {
@@ -59,7 +76,8 @@ impl TestServer {
         }
     }
 
-    /// Sends a request with an optional bearer and JSON body, and reads the answer.
+    /// Sends a request with an optional bearer and JSON body, and reads the answer. No answer
+    /// may ever be a 500.
     pub async fn call(
         &self,
         method: Method,
@@ -67,22 +85,39 @@ impl TestServer {
         bearer: Option<&str>,
         body: Option<Value>,
     ) -> Reply {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
+        let mut request = self
+            .http
+            .request(method.clone(), format!("{}{path}", self.base));
         if let Some(bearer) = bearer {
             request = request.bearer_auth(bearer);
         }
         if let Some(body) = body {
             request = request.json(&body);
         }
+        self.send(request, &format!("{method} {path}")).await
+    }
+
+    /// Sends a request built by hand (raw bodies, odd headers).
+    pub async fn send(&self, request: reqwest::RequestBuilder, what: &str) -> Reply {
         let response = request.send().await.expect("request");
         let status = response.status();
         let text = response.text().await.expect("body");
+        assert_ne!(
+            status,
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "{what} answered 500: {text}"
+        );
         let body = if text.is_empty() {
             Value::Null
         } else {
             serde_json::from_str(&text).unwrap_or(Value::String(text))
         };
         Reply { status, body }
+    }
+
+    /// A request to `path`, for tests that build it by hand.
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.base))
     }
 
     pub async fn get(&self, path: &str, bearer: &str) -> Reply {
@@ -94,8 +129,63 @@ impl TestServer {
             .await
     }
 
+    pub async fn patch(&self, path: &str, bearer: &str, body: Value) -> Reply {
+        self.call(Method::PATCH, path, Some(bearer), Some(body))
+            .await
+    }
+
     pub async fn delete(&self, path: &str, bearer: &str) -> Reply {
         self.call(Method::DELETE, path, Some(bearer), None).await
+    }
+
+    /// The status `GET path` answers.
+    pub async fn get_status(&self, path: &str, bearer: &str) -> u16 {
+        self.get(path, bearer).await.status.as_u16()
+    }
+
+    /// The status the bearer gets for `GET /v1/tokens/self`: 200 while it works, 401 after.
+    pub async fn self_status(&self, secret: &str) -> u16 {
+        self.get_status("/v1/tokens/self", secret).await
+    }
+
+    /// `GET /v1/tokens/{id}`, expecting 200.
+    pub async fn token(&self, bearer: &str, id: &str) -> Value {
+        self.get(&format!("/v1/tokens/{id}"), bearer)
+            .await
+            .expect(200)
+    }
+
+    /// `DELETE /v1/tokens/{id}`, expecting 204.
+    pub async fn revoke(&self, bearer: &str, id: &str) {
+        self.delete(&format!("/v1/tokens/{id}"), bearer)
+            .await
+            .expect(204);
+    }
+
+    /// `POST /v1/tokens/{id}/rotate`, with no body.
+    pub async fn rotate(&self, bearer: &str, id: &str) -> Reply {
+        let path = format!("/v1/tokens/{id}/rotate");
+        self.call(Method::POST, &path, Some(bearer), None).await
+    }
+
+    /// The server's present, as its clock has it.
+    pub fn now(&self) -> Timestamp {
+        self.clock.now()
+    }
+
+    /// An ISO 8601 datetime `seconds` from the server's present.
+    pub fn in_seconds(&self, seconds: i64) -> String {
+        self.now().plus_seconds(seconds).rfc3339()
+    }
+
+    /// Writes the pending `last_used_at` stamps now, instead of waiting for the flusher.
+    pub async fn flush_stamps(&self) {
+        self.app
+            .service
+            .verifier()
+            .flush_stamps()
+            .await
+            .expect("flush stamps");
     }
 
     /// Creates a human account (root) and returns a full-rights token for it: account-wide,
@@ -132,6 +222,18 @@ impl TestServer {
         )
     }
 
+    /// Mints a token named `name` with every right of its owner, in the bearer's organization.
+    pub async fn mint_named(&self, bearer: &str, name: &str) -> (String, String) {
+        self.mint(bearer, json!({"name": name, "scopes": ["*"]}))
+            .await
+    }
+
+    /// Root mints a token for `owner`: `body` gives the rest (name, scopes, organization…).
+    pub async fn mint_for(&self, owner: &str, mut body: Value) -> (String, String) {
+        body["owner"] = json!(owner);
+        self.mint(&self.root, body).await
+    }
+
     /// Creates a team organization owned by the holder of `owner_token`.
     pub async fn organization(&self, owner_token: &str, slug: &str) {
         let reply = self
@@ -151,18 +253,80 @@ impl TestServer {
         assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
     }
 
-    pub async fn verify(&self, secret: &str) -> Value {
-        let reply = self
-            .call(
-                Method::POST,
-                "/v1/tokens/verify",
-                None,
-                Some(json!({"token": secret})),
-            )
-            .await;
-        assert_eq!(reply.status, StatusCode::OK, "{reply:?}");
-        reply.body
+    /// Creates accounts for `owner` and each of `members`, an organization `slug` owned by
+    /// `owner` with the others in it at their roles, and returns each one's account-wide token
+    /// in the order given (owner first).
+    pub async fn team(&self, slug: &str, owner: &str, members: &[(&str, &str)]) -> Vec<String> {
+        let owner_token = self.account(owner).await;
+        self.organization(&owner_token, slug).await;
+        let mut tokens = vec![owner_token];
+        for (username, role) in members {
+            tokens.push(self.account(username).await);
+            self.add_member(&self.root, slug, username, role).await;
+        }
+        tokens
     }
+
+    pub async fn create_group(&self, bearer: &str, org: &str, name: &str) -> Value {
+        self.post(
+            &format!("/v1/organizations/{org}/groups"),
+            bearer,
+            json!({"name": name}),
+        )
+        .await
+        .expect(200)
+    }
+
+    /// `POST /v1/tokens/verify` with no bearer.
+    pub async fn verify_with(&self, body: Value) -> Value {
+        self.call(Method::POST, "/v1/tokens/verify", None, Some(body))
+            .await
+            .expect(200)
+    }
+
+    pub async fn verify(&self, secret: &str) -> Value {
+        self.verify_with(json!({"token": secret})).await
+    }
+
+    /// The verification code of a secret: `VALID`, `REVOKED`, `NOT_FOUND`…
+    pub async fn verify_code(&self, secret: &str) -> String {
+        let body = self.verify(secret).await;
+        body["code"].as_str().expect("code").to_owned()
+    }
+
+    /// The OpenAPI document, as served.
+    pub async fn openapi(&self) -> Value {
+        self.call(Method::GET, "/openapi.json", None, None)
+            .await
+            .expect(200)
+    }
+}
+
+/// Every (method, path) the OpenAPI document describes, methods in upper case.
+pub fn operations(openapi: &Value) -> Vec<(String, String)> {
+    let paths = openapi["paths"].as_object().expect("paths");
+    let mut out = Vec::new();
+    for (path, item) in paths {
+        for method in ["get", "post", "put", "patch", "delete"] {
+            if item.get(method).is_some() {
+                out.push((method.to_uppercase(), path.clone()));
+            }
+        }
+    }
+    out
+}
+
+/// Fails with every failure listed, when there are any: table-driven tests report all their
+/// broken rows at once.
+#[track_caller]
+pub fn assert_no_failures(mut failures: Vec<String>) {
+    failures.sort();
+    assert!(
+        failures.is_empty(),
+        "{} failed:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
 }
 
 pub fn random_secret() -> String {

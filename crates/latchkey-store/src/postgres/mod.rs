@@ -276,7 +276,11 @@ impl Store for PostgresStore {
         Ok(row.map(|row| account_from(&row)).transpose()?)
     }
 
-    async fn create_account(&self, account: &Account) -> Result<Organization> {
+    async fn create_account(
+        &self,
+        account: &Account,
+        joins: Option<(OrgId, Role)>,
+    ) -> Result<Organization> {
         self.write(move || async move {
             let mut tx = self.pool.begin().await?;
             sqlx::query(
@@ -309,6 +313,27 @@ impl Store for PostgresStore {
                     )),
                     other => other,
                 })?;
+            if let Some((org, role)) = joins {
+                // The organization is locked first, as every write here does, so a deletion
+                // racing this join waits for it or wins outright.
+                let joined = sqlx::query(
+                    "WITH target AS (
+                         SELECT id FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR SHARE
+                     )
+                     INSERT INTO memberships (org_id, account_id, role, created_at)
+                     SELECT id, $2, $3, $4 FROM target",
+                )
+                .bind(id(org))
+                .bind(id(account.id))
+                .bind(role.as_str())
+                .bind(account.created_at.unix())
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+                if joined == 0 {
+                    return Err(not_found("no such organization"));
+                }
+            }
             tx.commit().await?;
             Ok(personal)
         })

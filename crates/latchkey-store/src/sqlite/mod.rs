@@ -243,7 +243,11 @@ impl Store for SqliteStore {
         .await
     }
 
-    async fn create_account(&self, account: &Account) -> Result<Organization> {
+    async fn create_account(
+        &self,
+        account: &Account,
+        joins: Option<(OrgId, Role)>,
+    ) -> Result<Organization> {
         let account = account.clone();
         self.write(move |tx| {
             tx.execute(
@@ -272,6 +276,16 @@ impl Store for SqliteStore {
                 )),
                 other => other,
             })?;
+            if let Some((org, role)) = joins {
+                let joined = tx.execute(
+                    "INSERT INTO memberships (org_id, account_id, role, created_at)
+                     SELECT id, ?2, ?3, ?4 FROM organizations WHERE id = ?1 AND deleted_at IS NULL",
+                    params![id(org), id(account.id), role.as_str(), account.created_at.unix()],
+                )?;
+                if joined == 0 {
+                    return Err(StoreError::NotFound("no such organization".to_owned()));
+                }
+            }
             Ok(personal)
         })
         .await

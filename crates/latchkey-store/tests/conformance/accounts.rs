@@ -82,7 +82,7 @@ pub async fn duplicate_username_conflicts(store: &dyn Store) {
     let alice = person(store, "alice").await;
     let impostor = account("alice");
 
-    assert_conflict(store.create_account(&impostor).await);
+    assert_conflict(store.create_account(&impostor, None).await);
     assert_eq!(store.account(impostor.id).await.unwrap(), None);
     assert_eq!(
         store.account_by_username(&slug("alice")).await.unwrap(),
@@ -96,7 +96,7 @@ pub async fn username_taken_by_an_organization_conflicts_and_leaves_nothing(stor
     let acme = org(store, "acme", &alice).await;
     let newcomer = account("acme");
 
-    assert_conflict(store.create_account(&newcomer).await);
+    assert_conflict(store.create_account(&newcomer, None).await);
     assert_eq!(store.account(newcomer.id).await.unwrap(), None);
     assert_eq!(
         store.account_by_username(&slug("acme")).await.unwrap(),
@@ -272,4 +272,34 @@ pub async fn the_last_owner_of_a_team_cannot_be_deleted(store: &dyn Store) {
     join(store, &acme, &bob, Role::Owner).await;
     store.delete_account(alice.id(), now_plus(0)).await.unwrap();
     assert_eq!(role_in(store, &acme, &bob).await, Some(Role::Owner));
+}
+
+pub async fn create_account_can_join_an_organization_at_once(store: &dyn Store) {
+    let owner = person(store, "owner").await;
+    let acme = org(store, "acme", &owner).await;
+    let robot = account("robot");
+    store
+        .create_account(&robot, Some((acme.id, Role::Member)))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.membership(acme.id, robot.id).await.unwrap(),
+        Some(Role::Member)
+    );
+
+    store
+        .delete_organization(acme.id, now_plus(0))
+        .await
+        .unwrap();
+    let late = account("late");
+    assert_not_found(
+        store
+            .create_account(&late, Some((acme.id, Role::Member)))
+            .await,
+    );
+    assert_eq!(
+        store.account(late.id).await.unwrap(),
+        None,
+        "nothing was created"
+    );
 }

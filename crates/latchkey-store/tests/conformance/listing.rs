@@ -156,6 +156,7 @@ fn model_matches(query: &TokenQuery, token: &Token) -> bool {
         && query.owner.is_none_or(|owner| token.owner == owner)
         && query.group.is_none_or(|group| token.group() == Some(group))
         && !(query.exclude_account_wide && token.reach == Reach::Account)
+        && !(query.exclude_revoked && token.revoked_at.is_some())
         && query
             .status
             .is_none_or(|status| token.status(query.now) == status)
@@ -300,6 +301,11 @@ pub async fn every_filter_matches_the_model(store: &dyn Store) {
         case("active", &|q| q.status = Some(TokenStatus::Active)),
         case("expired", &|q| q.status = Some(TokenStatus::Expired)),
         case("revoked", &|q| q.status = Some(TokenStatus::Revoked)),
+        case("not revoked", &|q| q.exclude_revoked = true),
+        case("not revoked, expired", &|q| {
+            q.exclude_revoked = true;
+            q.status = Some(TokenStatus::Expired);
+        }),
         case("name deploy", &|q| q.name_contains = text("deploy")),
         case("name DEPLOY", &|q| q.name_contains = text("DEPLOY")),
         case("name ci-R", &|q| q.name_contains = text("ci-R")),

@@ -69,6 +69,7 @@ macro_rules! conformance_tests {
             accounts::root_account_is_found_once_created,
             accounts::delete_account_removes_memberships_and_personal_org_and_revokes_its_tokens,
             accounts::the_last_owner_of_a_team_cannot_be_deleted,
+            accounts::create_account_can_join_an_organization_at_once,
             accounts::deleted_username_can_be_reused,
             organizations::create_organization_makes_the_owner_its_owner,
             organizations::duplicate_slug_conflicts,

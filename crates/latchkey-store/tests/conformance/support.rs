@@ -71,7 +71,7 @@ impl Person {
 /// Stores `account` and returns it with the personal organization the store made for it.
 pub async fn create(store: &dyn Store, account: Account) -> Person {
     let personal = store
-        .create_account(&account)
+        .create_account(&account, None)
         .await
         .expect("create the account");
     Person { account, personal }
