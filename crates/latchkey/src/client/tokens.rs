@@ -79,6 +79,18 @@ pub struct ListArgs {
     /// Walk every page.
     #[arg(long)]
     all: bool,
+    /// `turso`: Turso's table of your live tokens across all your organizations (NAME, SCOPE,
+    /// PERMISSIONS, CREATED AT), from Turso's `GET /v1/auth/api-tokens`.
+    #[arg(long, value_enum, default_value = "latchkey", conflicts_with_all = [
+        "organization", "status", "name", "owner", "group", "scope", "sort", "page", "per_page", "cursor", "all",
+    ])]
+    format: Format,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Format {
+    Latchkey,
+    Turso,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -239,9 +251,12 @@ impl Presets {
     }
 }
 
-/// `all` for an account-wide token, else `<org>` or `<org>/<group>`.
+/// `all` for an account-wide token (Turso's lists name no organization for them), else `<org>`
+/// or `<org>/<group>`.
 fn reach(token: &Value) -> String {
-    if token.get("account_wide").and_then(Value::as_bool) == Some(true) {
+    if token.get("account_wide").and_then(Value::as_bool) == Some(true)
+        || token.get("organization").is_none()
+    {
         return "all".to_owned();
     }
     match token.get("group").and_then(Value::as_str) {
@@ -333,7 +348,30 @@ const HEADERS: &[&str] = &[
     "LAST USED",
 ];
 
+/// Turso's own listing, printed as `turso auth api-tokens list` does.
+async fn list_turso(ctx: &Ctx) -> Result<ExitCode, Failure> {
+    let (presets, body) = tokio::try_join!(
+        Presets::fetch(&ctx.client),
+        ctx.client.get(&["v1", "auth", "api-tokens"])
+    )?;
+    if ctx.json {
+        output::print_json(&body);
+        return Ok(ExitCode::SUCCESS);
+    }
+    let tokens = body["tokens"].as_array().cloned().unwrap_or_default();
+    output::print_table(
+        &HEADERS[..4],
+        tokens.iter().map(|token| {
+            vec![text(token, "name"), reach(token), presets.permissions(token), text(token, "created_at")]
+        }),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
 async fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode, Failure> {
+    if args.format == Format::Turso {
+        return list_turso(ctx).await;
+    }
     let query = args.query();
     let (presets, mut body) =
         tokio::try_join!(Presets::fetch(&ctx.client), list_page(&ctx.client, &query))?;
