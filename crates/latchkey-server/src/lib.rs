@@ -136,6 +136,8 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         )
         .merge(dialects::native::verify_router())
         .merge(dialects::admin::router())
+        .merge(dialects::turso::router())
+        .merge(dialects::motherduck::router())
 }
 
 /// The name of the operator's account, and of its first token.

@@ -2,6 +2,7 @@
 //! writes through the store. Every dialect is a translation onto these calls.
 
 mod listings;
+mod users;
 
 use std::sync::Arc;
 
@@ -249,6 +250,12 @@ impl Service {
             None => principal.account.clone(),
         };
         let org = if request.account_wide {
+            if principal.token.reach != Reach::Account {
+                return Err(CoreError::forbidden(
+                    "this token is restricted to one organization; it cannot mint an account-wide token",
+                )
+                .into());
+            }
             if request.organization.is_some() || request.group.is_some() {
                 return Err(Error::bad_request(
                     "organization",

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::turso::Turso;
+use super::turso::{Turso, TursoError};
 use super::{ApiResult, Auth, Body, PathParams};
 use crate::AppState;
 use crate::error::Error;
@@ -28,12 +28,6 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(add_named_member, update_member, remove_member))
         .routes(routes!(list_groups, create_group))
         .routes(routes!(get_group, delete_group))
-}
-
-/// Turso's error body.
-#[derive(Serialize, ToSchema)]
-pub struct TursoError {
-    error: String,
 }
 
 fn slug(field: &'static str, raw: &str) -> Result<Slug> {

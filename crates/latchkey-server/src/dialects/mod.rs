@@ -2,6 +2,7 @@
 //! extractors whose failures render the same way.
 
 pub mod admin;
+pub mod motherduck;
 pub mod native;
 pub mod turso;
 

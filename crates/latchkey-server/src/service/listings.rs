@@ -41,6 +41,8 @@ impl Service {
         if principal.token.reach != Reach::Account {
             query.org = Some(principal.token.org);
         }
+        // A group token sees its group's tokens only.
+        query.group = principal.token.group();
         self.walk(query).await
     }
 

@@ -46,6 +46,64 @@ impl Reply {
             .or_else(|| self.body["error"].as_str())
             .unwrap_or_default()
     }
+
+    /// Asserts a Turso error: this status and `{"error": "<message>"}`, nothing else. Hands
+    /// back the message.
+    #[track_caller]
+    pub fn turso_error(self, status: u16) -> String {
+        assert_eq!(self.status.as_u16(), status, "{self:?}");
+        let only_error = self.body.as_object().is_some_and(|o| o.len() == 1);
+        match self.body["error"].as_str() {
+            Some(message) if only_error && !message.is_empty() => message.to_owned(),
+            _ => panic!("not Turso's error shape: {self:?}"),
+        }
+    }
+
+    /// Asserts a MotherDuck error: this status, the code the reference gives it, a message, and
+    /// `issues` as `[{"message"}]`, nothing else. Hands back the issues' messages.
+    #[track_caller]
+    pub fn motherduck_error(self, status: u16) -> Vec<String> {
+        assert_eq!(self.status.as_u16(), status, "{self:?}");
+        let body = &self.body;
+        assert_eq!(keys(body), ["code", "issues", "message"], "{self:?}");
+        assert_eq!(body["code"], motherduck_code(status), "{self:?}");
+        let message = body["message"].as_str().unwrap_or_default();
+        assert!(!message.is_empty(), "{self:?}");
+        let issues = body["issues"].as_array().expect("issues");
+        issues
+            .iter()
+            .map(|issue| {
+                assert_eq!(keys(issue), ["message"], "{self:?}");
+                issue["message"]
+                    .as_str()
+                    .expect("an issue's message")
+                    .to_owned()
+            })
+            .collect()
+    }
+}
+
+/// An object's keys, sorted; none for anything else.
+pub fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .map(|o| o.keys().map(String::as_str).collect())
+        .unwrap_or_default();
+    keys.sort_unstable();
+    keys
+}
+
+/// MotherDuck's error code for a status.
+pub fn motherduck_code(status: u16) -> &'static str {
+    match status {
+        400 => "BAD_REQUEST",
+        401 => "UNAUTHORIZED",
+        403 => "FORBIDDEN",
+        404 => "NOT_FOUND",
+        409 => "CONFLICT",
+        500 => "INTERNAL_SERVER_ERROR",
+        _ => panic!("MotherDuck gives no code for {status}"),
+    }
 }
 
 impl TestServer {
@@ -292,6 +350,40 @@ impl TestServer {
     pub async fn verify_code(&self, secret: &str) -> String {
         let body = self.verify(secret).await;
         body["code"].as_str().expect("code").to_owned()
+    }
+
+    /// Turso's mint, `POST /v1/auth/api-tokens/{name}`, with an optional body.
+    pub async fn turso_mint(&self, bearer: &str, name: &str, body: Option<Value>) -> Reply {
+        let path = format!("/v1/auth/api-tokens/{name}");
+        self.call(Method::POST, &path, Some(bearer), body).await
+    }
+
+    /// Turso's mint, expecting 200: (secret, id in Turso's spelling).
+    pub async fn turso_minted(
+        &self,
+        bearer: &str,
+        name: &str,
+        body: Option<Value>,
+    ) -> (String, String) {
+        let minted = self.turso_mint(bearer, name, body).await.expect(200);
+        assert_eq!(minted["name"], name, "{minted}");
+        (
+            minted["token"].as_str().expect("secret").to_owned(),
+            minted["id"].as_str().expect("id").to_owned(),
+        )
+    }
+
+    /// MotherDuck's mint, `POST /v1/users/{username}/tokens`.
+    pub async fn motherduck_mint(&self, bearer: &str, username: &str, body: Value) -> Reply {
+        self.post(&format!("/v1/users/{username}/tokens"), bearer, body)
+            .await
+    }
+
+    /// MotherDuck's mint, expecting 200: the token object with its secret in `token`.
+    pub async fn motherduck_minted(&self, bearer: &str, username: &str, body: Value) -> Value {
+        self.motherduck_mint(bearer, username, body)
+            .await
+            .expect(200)
     }
 
     /// The OpenAPI document, as served.
