@@ -3,13 +3,14 @@
 
 use std::collections::HashMap;
 use std::mem;
-use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use latchkey_core::{SecretFormat, SecretHash, Timestamp, TokenId, TokenView, secret};
-use latchkey_store::{Store, StoreError};
+use latchkey_store::{Invalidation, Store, StoreError};
 use quick_cache::sync::Cache;
+use tokio::sync::mpsc;
 
 /// How the verification cache behaves.
 #[derive(Clone, Debug)]
@@ -55,6 +56,9 @@ pub struct Verifier {
     cache: Cache<SecretHash, Entry>,
     /// Bumped by every eviction, so a lookup that raced one does not put back what it read.
     epoch: AtomicU64,
+    /// False while this node may miss other nodes' invalidations (its listener is down): the
+    /// cache then answers nothing and takes nothing in.
+    trusted: AtomicBool,
     stamps: Mutex<HashMap<TokenId, Timestamp>>,
 }
 
@@ -66,6 +70,7 @@ impl Verifier {
             cache: Cache::new(config.capacity.max(1)),
             config,
             epoch: AtomicU64::new(0),
+            trusted: AtomicBool::new(true),
             stamps: Mutex::new(HashMap::new()),
         }
     }
@@ -79,14 +84,17 @@ impl Verifier {
     pub async fn lookup(&self, secret: &str) -> Result<Option<Arc<Cached>>, LookupError> {
         secret::check(&self.format, secret).map_err(|_| LookupError::Malformed)?;
         let hash = SecretHash::of(secret);
-        match self.cache.get(&hash) {
+        // The epoch before the trust: whatever stops the trust bumps the epoch after, so a
+        // lookup that saw the trust still on cannot put back what it read past that moment.
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let trusted = self.trusted.load(Ordering::Acquire);
+        match self.cache.get(&hash).filter(|_| trusted) {
             Some(Entry::Found(cached)) if cached.inserted.elapsed() < self.config.positive_ttl => {
                 return Ok(Some(cached));
             }
             Some(Entry::Missing(at)) if at.elapsed() < self.config.negative_ttl => return Ok(None),
             _ => {}
         }
-        let epoch = self.epoch.load(Ordering::Acquire);
         let found = self
             .store
             .credential(hash)
@@ -100,7 +108,7 @@ impl Verifier {
             })),
             None => Entry::Missing(Instant::now()),
         };
-        if self.epoch.load(Ordering::Acquire) == epoch {
+        if trusted && self.epoch.load(Ordering::Acquire) == epoch {
             self.cache.insert(hash, entry.clone());
             // An eviction that slipped in between the check and the insert wins.
             if self.epoch.load(Ordering::Acquire) != epoch {
@@ -134,6 +142,45 @@ impl Verifier {
     pub fn clear(&self) {
         self.epoch.fetch_add(1, Ordering::AcqRel);
         self.cache.clear();
+    }
+
+    /// Acts on what another node (or this one's listener) says: evicts, clears, or stops and
+    /// restarts trusting the cache while the listener is down.
+    pub fn apply(&self, invalidation: &Invalidation) {
+        match invalidation {
+            Invalidation::Evict(hashes) => self.evict(hashes),
+            Invalidation::ClearAll => self.clear(),
+            Invalidation::Lost => {
+                self.trusted.store(false, Ordering::Release);
+                self.clear();
+            }
+            Invalidation::Listening => {
+                self.clear();
+                self.trusted.store(true, Ordering::Release);
+            }
+        }
+    }
+
+    /// Whether the cache answers: false while invalidations may go unheard.
+    pub fn trusts_cache(&self) -> bool {
+        self.trusted.load(Ordering::Acquire)
+    }
+
+    /// Applies every invalidation `heard` brings (see [`Store::invalidations`]), until its
+    /// sender stops. Subscribe before serving, so that nothing is missed in between.
+    pub fn follow(
+        self: &Arc<Self>,
+        mut heard: mpsc::Receiver<Invalidation>,
+    ) -> tokio::task::JoinHandle<()> {
+        let verifier = Arc::clone(self);
+        tokio::spawn(async move {
+            while let Some(invalidation) = heard.recv().await {
+                verifier.apply(&invalidation);
+            }
+            // The listener only stops when it can no longer tell anything: trust nothing.
+            tracing::error!("the invalidation listener stopped; the cache is no longer used");
+            verifier.apply(&Invalidation::Lost);
+        })
     }
 
     /// Writes the pending `last_used_at` stamps in one batch.
@@ -174,4 +221,63 @@ impl Verifier {
 pub enum LookupError {
     Malformed,
     Store(StoreError),
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_core::{Clock, ManualClock, Secret, Timestamp};
+    use latchkey_store::SqliteStore;
+
+    use super::*;
+
+    /// What a lookup answers: the token's revocation and last use, if it is found.
+    async fn seen(verifier: &Verifier, secret: &Secret) -> Option<(bool, Option<Timestamp>)> {
+        let cached = verifier.lookup(secret.expose()).await.expect("a lookup");
+        cached.map(|c| (c.view.token.revoked_at.is_some(), c.view.token.last_used_at))
+    }
+
+    #[tokio::test]
+    async fn a_node_that_may_miss_invalidations_neither_answers_from_nor_fills_its_cache() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("l.db")).unwrap());
+        let format = SecretFormat::default();
+        let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
+        let old = crate::bootstrap(store.as_ref(), &clock, &format, None)
+            .await
+            .unwrap()
+            .expect("a root token");
+        let verifier = Verifier::new(store.clone(), format.clone(), CacheConfig::default());
+        let live = Some((false, None));
+
+        // Changes another node made, unheard: the cache answers as it was.
+        let id = verifier
+            .lookup(old.expose())
+            .await
+            .unwrap()
+            .unwrap()
+            .view
+            .token
+            .id;
+        let new = Secret::generate(&format);
+        store
+            .rotate_token(id, new.hash(), &new.hint())
+            .await
+            .unwrap();
+        assert_eq!(seen(&verifier, &old).await, live);
+
+        // The listener is down: every answer comes from the store, and none is kept.
+        verifier.apply(&Invalidation::Lost);
+        assert!(!verifier.trusts_cache());
+        assert_eq!(seen(&verifier, &old).await, None);
+        assert_eq!(seen(&verifier, &new).await, live);
+        store.revoke_token(id, clock.now()).await.unwrap();
+        assert_eq!(seen(&verifier, &new).await, Some((true, None)));
+
+        // Listening again: the cache is trusted again.
+        verifier.apply(&Invalidation::Listening);
+        assert!(verifier.trusts_cache());
+        assert_eq!(seen(&verifier, &new).await, Some((true, None)));
+        store.record_usage(&[(id, clock.now())]).await.unwrap();
+        assert_eq!(seen(&verifier, &new).await, Some((true, None)), "cached");
+    }
 }

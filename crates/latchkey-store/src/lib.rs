@@ -5,16 +5,19 @@ pub mod postgres;
 mod query;
 mod sql;
 pub mod sqlite;
+pub mod transfer;
 
 use async_trait::async_trait;
 use latchkey_core::{
     Account, AccountId, Group, GroupId, Member, OrgId, Organization, Role, SecretHash, Slug,
     Timestamp, Token, TokenId, TokenName, TokenView,
 };
+use tokio::sync::mpsc;
 
 pub use postgres::PostgresStore;
 pub use query::{Cursor, PageRequest, SortField, TokenPage, TokenQuery, TokenSort};
 pub use sqlite::SqliteStore;
+pub use transfer::{Batch, Counts, Export, Table};
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
@@ -41,15 +44,22 @@ const NO_GROUP: &str = "the token's group does not exist";
 /// drop.
 pub type Evicted = Vec<SecretHash>;
 
-/// What a node's verification cache must drop because some node changed the store: the
-/// cross-node counterpart of [`Evicted`] (see [`PostgresStore::invalidations`]).
+/// What a node's verification cache must do because some node changed the store, or because
+/// the node may no longer hear of such changes: the cross-node counterpart of [`Evicted`] (see
+/// [`Store::invalidations`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Invalidation {
     /// These secrets' tokens were revoked or rotated.
     Evict(Vec<SecretHash>),
-    /// Drop everything: rights changed (a role), too many tokens changed for one message, or
-    /// messages may have been missed (the node lost its connection to the store).
+    /// Drop everything: rights changed (a role), or too many tokens changed for one message.
     ClearAll,
+    /// The listener lost its connection: changes may go unheard from now on. Until
+    /// [`Invalidation::Listening`], the cache must not be trusted: no answers from it, nothing
+    /// put in it.
+    Lost,
+    /// The listener listens again after [`Invalidation::Lost`]. What was missed in between is
+    /// unknown: drop everything, then trust the cache again.
+    Listening,
 }
 
 /// One store under every dialect. Writes are durable when they return `Ok`.
@@ -139,4 +149,21 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(TokenView, SecretHash)>;
     /// Records last-use stamps in one batch; a stamp never moves `last_used_at` backwards.
     async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()>;
+
+    /// Subscribes to the invalidations of every node sharing this store (this one's
+    /// included), from the moment this returns: `None` for a store only one node uses
+    /// (SQLite), whose own evictions are all there is.
+    async fn invalidations(&self) -> Result<Option<mpsc::Receiver<Invalidation>>> {
+        Ok(None)
+    }
+
+    /// Every row of every table, deleted records included, as batches of at most
+    /// [`transfer::BATCH_ROWS`] rows, table by table in [`Table::ALL`] order, all read from one
+    /// snapshot. An error is the last item; dropping the receiver stops the export.
+    fn export(&self) -> Export;
+    /// Writes a batch that [`Store::export`] gave, as it is, in one transaction: meant for an
+    /// empty store, whose rows it must not collide with.
+    async fn import(&self, batch: Batch) -> Result<()>;
+    /// How many rows each table holds, deleted records included, read in one snapshot.
+    async fn counts(&self) -> Result<Counts>;
 }

@@ -40,7 +40,7 @@ pub(crate) enum Dialect {
 
 impl Dialect {
     /// The `n`th (from 1) bound parameter.
-    fn param(self, n: usize) -> String {
+    pub(crate) fn param(self, n: usize) -> String {
         match self {
             Self::Sqlite => format!("?{n}"),
             Self::Postgres => format!("${n}"),

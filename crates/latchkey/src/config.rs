@@ -1,6 +1,7 @@
 //! Server configuration: flags, then environment, then an optional TOML file, then defaults.
 
 use std::collections::BTreeMap;
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -9,6 +10,7 @@ use clap::Args;
 use latchkey_core::{Environment, ScopeCatalog, SecretFormat, SecretPrefix};
 use latchkey_server::Settings;
 use latchkey_server::verify::CacheConfig;
+use latchkey_store::postgres::redacted;
 use serde::Deserialize;
 
 #[derive(Args, Debug, Clone, Default)]
@@ -23,9 +25,10 @@ pub struct ServeArgs {
     /// [default: ./data].
     #[arg(long, env = "LATCHKEY_DATA_DIR")]
     pub data_dir: Option<PathBuf>,
-    /// Database URL, such as `sqlite:///var/lib/latchkey/latchkey.db` [default: SQLite in the
-    /// data directory].
-    #[arg(long, env = "LATCHKEY_DATABASE_URL")]
+    /// Database URL: `sqlite:///var/lib/latchkey/latchkey.db`, or
+    /// `postgres://user:password@host:5432/database` for many nodes over one database
+    /// [default: SQLite in the data directory].
+    #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// The first part of every secret: 1 to 16 lowercase letters or digits [default: lk].
     #[arg(long, env = "LATCHKEY_SECRET_PREFIX")]
@@ -109,7 +112,42 @@ struct ScopesConfig {
 /// Where the data lives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Database {
+    /// The embedded store: one file, one node.
     Sqlite(PathBuf),
+    /// One PostgreSQL database under any number of nodes.
+    Postgres(PostgresUrl),
+}
+
+impl fmt::Display for Database {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Database::Sqlite(path) => write!(f, "the SQLite database {}", path.display()),
+            Database::Postgres(url) => write!(f, "the PostgreSQL database {url}"),
+        }
+    }
+}
+
+/// A `postgres://` URL, which may hold a password: shown (and debugged) without it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PostgresUrl(String);
+
+impl PostgresUrl {
+    /// The URL, password included: for connecting only.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&redacted(&self.0))
+    }
+}
+
+impl fmt::Debug for PostgresUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "PostgresUrl({self})")
+    }
 }
 
 /// Everything `serve` needs, resolved.
@@ -121,14 +159,26 @@ pub struct Resolved {
     pub root_token_file: Option<PathBuf>,
 }
 
-fn parse_database_url(url: &str) -> Result<Database, String> {
-    let path = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        .ok_or_else(|| {
-            let scheme = url.split(':').next().unwrap_or(url);
-            format!("unsupported database URL scheme '{scheme}': this build stores data in SQLite (sqlite:///path/to/file.db)")
-        })?;
+/// A `sqlite:` or `postgres:` URL. Nothing of it but its scheme is shown when it is refused:
+/// it may hold a password.
+pub fn parse_database_url(url: &str) -> Result<Database, String> {
+    let Some((scheme, rest)) = url.split_once(':') else {
+        return Err("a database URL starts with sqlite: or postgres: (sqlite:///path/to/file.db, postgres://user:password@host/database)".to_owned());
+    };
+    if scheme == "postgres" || scheme == "postgresql" {
+        if !rest.starts_with("//") {
+            return Err(format!(
+                "a PostgreSQL URL looks like {scheme}://user:password@host:5432/database"
+            ));
+        }
+        return Ok(Database::Postgres(PostgresUrl(url.to_owned())));
+    }
+    if scheme != "sqlite" {
+        return Err(format!(
+            "unsupported database URL scheme '{scheme}': use sqlite:///path/to/file.db or postgres://user:password@host/database"
+        ));
+    }
+    let path = rest.strip_prefix("//").unwrap_or(rest);
     if path.is_empty() {
         return Err("the SQLite URL names no file: use sqlite:///path/to/file.db".to_owned());
     }
@@ -263,5 +313,27 @@ mod tests {
             parse_database_url("sqlite:///var/lib/l.db").unwrap(),
             Database::Sqlite(PathBuf::from("/var/lib/l.db"))
         );
+    }
+
+    #[test]
+    fn postgres_urls_are_taken_and_never_shown_with_their_password() {
+        for url in [
+            "postgres://lk:hunter2@db:5432/latchkey",
+            "postgresql://lk:hunter2@db/latchkey?sslmode=require",
+        ] {
+            let database = parse_database_url(url).unwrap();
+            let Database::Postgres(parsed) = &database else {
+                panic!("{database:?}");
+            };
+            assert_eq!(parsed.expose(), url);
+            for shown in [database.to_string(), format!("{database:?}")] {
+                assert!(!shown.contains("hunter2"), "{shown}");
+                assert!(shown.contains("lk:…@db"), "{shown}");
+            }
+        }
+        for bad in ["postgres:db", "hunter2@db", "mysql://u:hunter2@db"] {
+            let error = parse_database_url(bad).unwrap_err();
+            assert!(!error.contains("hunter2"), "{error}");
+        }
     }
 }

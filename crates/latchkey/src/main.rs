@@ -2,6 +2,7 @@
 
 mod client;
 mod config;
+mod migrate;
 mod serve;
 
 use std::process::ExitCode;
@@ -21,6 +22,9 @@ enum Command {
     Serve(config::ServeArgs),
     /// Create the database and the root account without serving; print the root token.
     Init(config::ServeArgs),
+    /// Copy a whole store into an empty one (e.g. SQLite to PostgreSQL): every secret keeps
+    /// working.
+    MigrateStore(migrate::MigrateArgs),
     /// Print a fresh secret of this server's format (to set as LATCHKEY_ROOT_TOKEN).
     GenerateSecret(config::SecretArgs),
     #[command(flatten)]
@@ -40,6 +44,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Serve(args) => serve::run(args, serve::Mode::Serve).await,
             Command::Init(args) => serve::run(args, serve::Mode::InitOnly).await,
+            Command::MigrateStore(args) => migrate::run(args).await,
             Command::GenerateSecret(args) => match args.format() {
                 Ok(format) => {
                     println!("{}", latchkey_core::Secret::generate(&format).expose());

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use latchkey_core::{Secret, SystemClock};
 use latchkey_server::{App, bootstrap};
-use latchkey_store::SqliteStore;
+use latchkey_store::{PostgresStore, SqliteStore, Store, StoreError};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::{Database, ServeArgs};
@@ -19,13 +19,23 @@ pub enum Mode {
 }
 
 pub async fn run(args: ServeArgs, mode: Mode) -> ExitCode {
+    init_logging("info");
+    exit(serve(args, mode).await)
+}
+
+/// Logs to standard error, at `RUST_LOG`'s level or else `default`.
+pub fn init_logging(default: &str) {
     tracing_subscriber::fmt()
         .with_env_filter(
-            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default)),
         )
         .with_writer(std::io::stderr)
         .init();
-    match serve(args, mode).await {
+}
+
+/// Success, or the error said on standard error and a failure.
+pub fn exit(outcome: Result<(), String>) -> ExitCode {
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("error: {message}");
@@ -34,18 +44,35 @@ pub async fn run(args: ServeArgs, mode: Mode) -> ExitCode {
     }
 }
 
+/// Opens the store `database` names, bringing its schema up to date. A SQLite file (and its
+/// folder) is created when `create` is true, and must exist otherwise.
+pub async fn open_store(database: &Database, create: bool) -> Result<Arc<dyn Store>, String> {
+    let cannot = |error: StoreError| format!("cannot open {database}: {error}");
+    let store: Arc<dyn Store> = match database {
+        Database::Sqlite(path) => {
+            let parent = path.parent().filter(|p| !p.as_os_str().is_empty());
+            match parent {
+                Some(parent) if create => std::fs::create_dir_all(parent).map_err(|e| {
+                    format!("cannot create the data directory {}: {e}", parent.display())
+                })?,
+                _ if !create && !path.is_file() => {
+                    return Err(format!("there is no SQLite database at {}", path.display()));
+                }
+                _ => {}
+            }
+            Arc::new(SqliteStore::open(path).map_err(cannot)?)
+        }
+        Database::Postgres(url) => {
+            Arc::new(PostgresStore::connect(url.expose()).await.map_err(cannot)?)
+        }
+    };
+    tracing::info!("opened {database}");
+    Ok(store)
+}
+
 async fn serve(args: ServeArgs, mode: Mode) -> Result<(), String> {
     let resolved = args.resolve()?;
-    let Database::Sqlite(path) = &resolved.database;
-    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
-        std::fs::create_dir_all(parent)
-            .map_err(|e| format!("cannot create the data directory {}: {e}", parent.display()))?;
-    }
-    let store = Arc::new(
-        SqliteStore::open(path)
-            .map_err(|e| format!("cannot open the database {}: {e}", path.display()))?,
-    );
-    tracing::info!(database = %path.display(), "opened SQLite store");
+    let store = open_store(&resolved.database, true).await?;
     let clock = Arc::new(SystemClock);
     let format = resolved.settings.format.clone();
     let given = resolved
@@ -77,7 +104,17 @@ async fn serve(args: ServeArgs, mode: Mode) -> Result<(), String> {
         return Ok(());
     }
 
+    // Listening before serving: from its first answer on, the node hears every other node's
+    // revocations (a store that only one node uses has none to hear).
+    let heard = store
+        .invalidations()
+        .await
+        .map_err(|e| format!("cannot listen for other nodes' revocations: {e}"))?;
     let app = App::new(store, clock, resolved.settings);
+    if let Some(heard) = heard {
+        app.state.service.verifier().follow(heard);
+        tracing::info!("listening for other nodes' revocations");
+    }
     let listener = tokio::net::TcpListener::bind(resolved.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", resolved.listen))?;

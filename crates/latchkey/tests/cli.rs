@@ -123,9 +123,16 @@ fn the_list_is_a_table_like_tursos() {
 
     // Turso's own table: the caller's live tokens across its organizations, four columns.
     let turso = server.cli(&["tokens", "list", "--format", "turso"]).ok();
-    assert_eq!(row(&turso, "NAME").join("|"), "NAME|SCOPE|PERMISSIONS|CREATED AT");
+    assert_eq!(
+        row(&turso, "NAME").join("|"),
+        "NAME|SCOPE|PERMISSIONS|CREATED AT"
+    );
     assert_eq!(row(&turso, "root")[1..3], ["all", "—"]);
-    assert_eq!(row(&turso, "reader")[1..3], ["root", "—"], "Turso lists scopes of group tokens only");
+    assert_eq!(
+        row(&turso, "reader")[1..3],
+        ["root", "—"],
+        "Turso lists scopes of group tokens only"
+    );
     assert_eq!(row(&turso, "pinned")[1..3], ["acme/eu", "read-only"]);
     assert_eq!(row(&turso, "pinned")[3].len(), "2026-01-15".len());
     server

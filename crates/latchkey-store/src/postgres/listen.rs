@@ -85,10 +85,10 @@ impl PostgresStore {
     /// can turn a valid token invalid committed, from the moment this returns, for as long as
     /// the receiver is kept. The listener runs on a connection of its own (application name
     /// `latchkey-listener`). When that connection is lost, the receiver gets
-    /// [`Invalidation::ClearAll`] at once and again when it listens again, since whatever was
-    /// sent in between is lost; until then it retries with a bounded backoff. A connection
-    /// that died silently is found by a check every few seconds.
-    pub async fn invalidations(&self) -> Result<mpsc::Receiver<Invalidation>> {
+    /// [`Invalidation::Lost`] at once, and [`Invalidation::Listening`] once it listens again
+    /// (whatever was sent in between is lost); until then it retries with a bounded backoff. A
+    /// connection that died silently is found by a check every few seconds.
+    pub(super) async fn subscribe(&self) -> Result<mpsc::Receiver<Invalidation>> {
         let options = self
             .options
             .clone()
@@ -157,8 +157,8 @@ async fn run(
             Event::Heard(None) => true,
             Event::Heard(Some(invalidation)) => sender.send(invalidation).await.is_ok(),
             Event::Lost(error) => {
-                tracing::warn!(%error, "the invalidation listener lost its connection; clearing the cache");
-                if sender.send(Invalidation::ClearAll).await.is_err() {
+                tracing::warn!(%error, "the invalidation listener lost its connection; not trusting the cache until it listens again");
+                if sender.send(Invalidation::Lost).await.is_err() {
                     return;
                 }
                 let Some(again) = reconnect(&options, &sender).await else {
@@ -166,7 +166,7 @@ async fn run(
                 };
                 listener = again;
                 tracing::info!("the invalidation listener listens again; clearing the cache");
-                sender.send(Invalidation::ClearAll).await.is_ok()
+                sender.send(Invalidation::Listening).await.is_ok()
             }
             Event::Closed => false,
         };

@@ -28,9 +28,10 @@ use latchkey_core::{
     Account, AccountId, Group, GroupId, Member, OrgId, Organization, Reach, Role, SecretHash, Slug,
     Timestamp, Token, TokenId, TokenName, TokenView,
 };
-use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, Postgres, Row};
+use sqlx::{AssertSqlSafe, Connection, Postgres, Row};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
@@ -38,7 +39,10 @@ use crate::sql::{
     ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW_COLUMNS,
     TOKEN_VIEW_FROM, UNUSED,
 };
-use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, StoreError};
+use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
+use crate::{
+    Evicted, Invalidation, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, StoreError,
+};
 use rows::{account_from, group_from, hash_at, org_from, role_at, token_view_from};
 
 /// Embedded, append-only migrations; `_sqlx_migrations` records which have run.
@@ -46,6 +50,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 
 /// Connections each node keeps to the database at most.
 const POOL_SIZE: u32 = 16;
+/// How long connecting to the server may take.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// How many times a transaction PostgreSQL aborted is tried in all.
 const ATTEMPTS: u32 = 5;
 
@@ -114,6 +120,32 @@ fn dynamic(sql: String) -> Query<'static, Postgres, PgArguments> {
     sqlx::query(AssertSqlSafe(sql))
 }
 
+/// `url` without its password (in the user part or a `password=` parameter), to show.
+pub fn redacted(url: &str) -> String {
+    let authority = url.find("://").map_or(0, |at| at + 3);
+    let end = url[authority..]
+        .find(['/', '?'])
+        .map_or(url.len(), |at| authority + at);
+    let mut shown = match url[authority..end].rfind('@') {
+        Some(at) => match url[authority..authority + at].find(':') {
+            Some(colon) => format!("{}:…{}", &url[..authority + colon], &url[authority + at..]),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    };
+    if let Some((base, query)) = shown.split_once('?') {
+        let params: Vec<String> = query
+            .split('&')
+            .map(|param| match param.split_once('=') {
+                Some((key, _)) if key.eq_ignore_ascii_case("password") => format!("{key}=…"),
+                _ => param.to_owned(),
+            })
+            .collect();
+        shown = format!("{base}?{}", params.join("&"));
+    }
+    shown
+}
+
 impl PostgresStore {
     /// Connects to the database at `url` (`postgres://…`) and brings its schema up to date.
     /// Commits are acknowledged once durable (`synchronous_commit = on`, unless the URL says
@@ -126,6 +158,17 @@ impl PostgresStore {
         if !url.contains("synchronous_commit") {
             options = options.options([("synchronous_commit", "on")]);
         }
+        // One connection first, so that a server that refuses or does not answer is reported
+        // as such, at once, rather than as a pool that timed out.
+        let first = tokio::time::timeout(CONNECT_TIMEOUT, PgConnection::connect_with(&options))
+            .await
+            .map_err(|_| {
+                StoreError::Backend(format!(
+                    "no answer from the server within {} s",
+                    CONNECT_TIMEOUT.as_secs()
+                ))
+            })??;
+        first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
             .connect_with(options.clone())
@@ -857,6 +900,39 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn invalidations(&self) -> Result<Option<mpsc::Receiver<Invalidation>>> {
+        self.subscribe().await.map(Some)
+    }
+
+    fn export(&self) -> Export {
+        let pool = self.pool.clone();
+        transfer::spawn_export(move |sender| async move { export(&pool, &sender).await })
+    }
+
+    async fn import(&self, batch: Batch) -> Result<()> {
+        batch.check()?;
+        if batch.rows.is_empty() {
+            return Ok(());
+        }
+        self.write(|| async {
+            let mut tx = self.pool.begin().await?;
+            insert_rows(&batch).execute(&mut *tx).await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        let row = dynamic(transfer::counts_sql())
+            .fetch_one(&self.pool)
+            .await?;
+        let counts = (0..Table::ALL.len())
+            .map(|index| row.try_get::<i64, _>(index))
+            .collect::<Result<Vec<_>, _>>()?;
+        transfer::counts_from(counts)
+    }
+
     async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()> {
         // One stamp per token, the latest; in id order, the order rows are locked in.
         let mut latest = std::collections::BTreeMap::<Uuid, i64>::new();
@@ -891,6 +967,134 @@ impl Store for PostgresStore {
         })
         .await
     }
+}
+
+/// Sends every table, batch by batch, from one REPEATABLE READ snapshot, through a cursor so
+/// that no more than a batch is held at once.
+async fn export(pool: &PgPool, sender: &mpsc::Sender<Result<Batch>>) -> Result<()> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
+    for table in Table::ALL {
+        let columns: Vec<String> = sqlx::query_scalar(
+            "SELECT column_name::text FROM information_schema.columns
+             WHERE table_schema = current_schema() AND table_name = $1",
+        )
+        .bind(table.name())
+        .fetch_all(&mut *tx)
+        .await?;
+        transfer::check_columns(table, columns)?;
+        sqlx::raw_sql(AssertSqlSafe(format!(
+            "DECLARE export NO SCROLL CURSOR FOR {}",
+            transfer::select_sql(table)
+        )))
+        .execute(&mut *tx)
+        .await?;
+        let fetch = format!("FETCH {} FROM export", transfer::BATCH_ROWS);
+        loop {
+            // Not kept prepared: the same words fetch another table's columns next time.
+            let rows = dynamic(fetch.clone())
+                .persistent(false)
+                .fetch_all(&mut *tx)
+                .await?;
+            if rows.is_empty() {
+                break;
+            }
+            let rows = rows
+                .iter()
+                .map(|row| read_values(row, table))
+                .collect::<Result<Vec<_>, _>>()?;
+            if sender.send(Ok(Batch { table, rows })).await.is_err() {
+                return Ok(());
+            }
+        }
+        sqlx::query("CLOSE export").execute(&mut *tx).await?;
+    }
+    tx.rollback().await?;
+    Ok(())
+}
+
+/// A row's values, by the kinds of its table's columns.
+fn read_values(row: &PgRow, table: Table) -> Result<Vec<Value>, sqlx::Error> {
+    table
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(index, (_, kind))| {
+            Ok(match kind {
+                Kind::Id => row.try_get::<Option<Uuid>, _>(index)?.map(Value::Id),
+                Kind::Text => row.try_get::<Option<String>, _>(index)?.map(Value::Text),
+                Kind::Int => row.try_get::<Option<i64>, _>(index)?.map(Value::Int),
+                Kind::Bool => row.try_get::<Option<bool>, _>(index)?.map(Value::Bool),
+                Kind::Bytes => row.try_get::<Option<Vec<u8>>, _>(index)?.map(Value::Bytes),
+            }
+            .unwrap_or(Value::Null))
+        })
+        .collect()
+}
+
+/// One statement inserting a batch's rows, each column bound as one array (far quicker to
+/// send and plan than a parameter per value). The batch was checked: every value fits its
+/// column.
+fn insert_rows(batch: &Batch) -> Query<'static, Postgres, PgArguments> {
+    let columns = batch.table.columns();
+    let arrays: Vec<String> = columns
+        .iter()
+        .enumerate()
+        .map(|(index, (_, kind))| {
+            let array = match kind {
+                Kind::Id => "uuid[]",
+                Kind::Text => "text[]",
+                Kind::Int => "int8[]",
+                Kind::Bool => "bool[]",
+                Kind::Bytes => "bytea[]",
+            };
+            format!("${}::{array}", index + 1)
+        })
+        .collect();
+    let names: Vec<&str> = columns.iter().map(|(name, _)| *name).collect();
+    let mut query = dynamic(format!(
+        "INSERT INTO {} ({}) SELECT * FROM unnest({})",
+        batch.table,
+        names.join(", "),
+        arrays.join(", ")
+    ));
+    let rows = &batch.rows;
+    for (index, (_, kind)) in columns.iter().enumerate() {
+        query = match kind {
+            Kind::Id => query.bind(column(rows, index, |value| match value {
+                Value::Id(id) => Some(*id),
+                _ => None,
+            })),
+            Kind::Text => query.bind(column(rows, index, |value| match value {
+                Value::Text(text) => Some(text.clone()),
+                _ => None,
+            })),
+            Kind::Int => query.bind(column(rows, index, |value| match value {
+                Value::Int(int) => Some(*int),
+                _ => None,
+            })),
+            Kind::Bool => query.bind(column(rows, index, |value| match value {
+                Value::Bool(flag) => Some(*flag),
+                _ => None,
+            })),
+            Kind::Bytes => query.bind(column(rows, index, |value| match value {
+                Value::Bytes(bytes) => Some(bytes.clone()),
+                _ => None,
+            })),
+        };
+    }
+    query
+}
+
+/// The `index`th value of every row, as `pick` reads it (`None` for a NULL).
+fn column<T>(
+    rows: &[Vec<Value>],
+    index: usize,
+    pick: impl Fn(&Value) -> Option<T>,
+) -> Vec<Option<T>> {
+    rows.iter().map(|row| pick(&row[index])).collect()
 }
 
 /// Binds a listing's arguments.
@@ -998,4 +1202,23 @@ async fn insert_token(
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redacted;
+
+    #[test]
+    fn passwords_are_never_shown() {
+        assert_eq!(
+            redacted("postgres://u:secret@h:5432/db"),
+            "postgres://u:…@h:5432/db"
+        );
+        assert_eq!(
+            redacted("postgresql://u:p@ss@h/db?sslmode=disable&password=x"),
+            "postgresql://u:…@h/db?sslmode=disable&password=…"
+        );
+        assert_eq!(redacted("postgres://u@h:5432/db"), "postgres://u@h:5432/db");
+        assert_eq!(redacted("postgres://h"), "postgres://h");
+    }
 }

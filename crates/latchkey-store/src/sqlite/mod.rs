@@ -13,6 +13,7 @@ use latchkey_core::{
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use tokio::sync::mpsc;
 use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
@@ -20,6 +21,7 @@ use crate::sql::{
     ACCOUNT_COLUMNS, Arg, Dialect, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW_COLUMNS,
     TOKEN_VIEW_FROM, UNUSED,
 };
+use crate::transfer::{self, Batch, Batcher, Counts, Export, Kind, Table};
 use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, StoreError};
 use rows::{account_from, group_from, org_from, token_view_from};
 
@@ -718,6 +720,50 @@ impl Store for SqliteStore {
         .await
     }
 
+    fn export(&self) -> Export {
+        let store = self.clone();
+        transfer::spawn_export(move |sender| async move {
+            store.read(move |conn| export(conn, &sender)).await
+        })
+    }
+
+    async fn import(&self, batch: Batch) -> Result<()> {
+        batch.check()?;
+        if batch.rows.is_empty() {
+            return Ok(());
+        }
+        self.write(move |tx| {
+            let mut insert =
+                tx.prepare_cached(&transfer::insert_sql(batch.table, Dialect::Sqlite))?;
+            for row in batch.rows {
+                insert.execute(rusqlite::params_from_iter(row.into_iter().map(
+                    |value| match value {
+                        transfer::Value::Null => Value::Null,
+                        transfer::Value::Id(id) => Value::Blob(id.as_bytes().to_vec()),
+                        transfer::Value::Text(text) => Value::Text(text),
+                        transfer::Value::Int(int) => Value::Integer(int),
+                        transfer::Value::Bool(flag) => Value::Integer(i64::from(flag)),
+                        transfer::Value::Bytes(bytes) => Value::Blob(bytes),
+                    },
+                )))?;
+            }
+            Ok(())
+        })
+        .await
+    }
+
+    async fn counts(&self) -> Result<Counts> {
+        self.read(|conn| {
+            let counts = conn.query_row(&transfer::counts_sql(), [], |row| {
+                (0..Table::ALL.len())
+                    .map(|index| row.get::<_, i64>(index))
+                    .collect::<rusqlite::Result<Vec<_>>>()
+            })?;
+            transfer::counts_from(counts)
+        })
+        .await
+    }
+
     async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()> {
         if stamps.is_empty() {
             return Ok(());
@@ -796,6 +842,55 @@ fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result
         scope_stmt.execute(params![scope.as_str(), id(token.id)])?;
     }
     Ok(())
+}
+
+/// Sends every table, batch by batch, from one read transaction (one snapshot of the file).
+/// Stops early, without error, when nobody receives any more.
+fn export(conn: &Connection, sender: &mpsc::Sender<Result<Batch>>) -> Result<()> {
+    let tx = conn.unchecked_transaction()?;
+    for table in Table::ALL {
+        let columns = tx
+            .prepare("SELECT name FROM pragma_table_info(?1)")?
+            .query_map([table.name()], |row| row.get(0))?
+            .collect::<Result<Vec<String>, _>>()?;
+        transfer::check_columns(table, columns)?;
+        let mut stmt = tx.prepare(&transfer::select_sql(table))?;
+        let mut rows = stmt.query([])?;
+        let mut batcher = Batcher::new(table);
+        while let Some(row) = rows.next()? {
+            if let Some(batch) = batcher.push(read_values(row, table)?)
+                && sender.blocking_send(Ok(batch)).is_err()
+            {
+                return Ok(());
+            }
+        }
+        if let Some(batch) = batcher.finish()
+            && sender.blocking_send(Ok(batch)).is_err()
+        {
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+/// A row's values, by the kinds of its table's columns.
+fn read_values(row: &rusqlite::Row<'_>, table: Table) -> rusqlite::Result<Vec<transfer::Value>> {
+    use transfer::Value as V;
+    table
+        .columns()
+        .iter()
+        .enumerate()
+        .map(|(index, (_, kind))| {
+            Ok(match kind {
+                Kind::Id => row.get::<_, Option<Uuid>>(index)?.map(V::Id),
+                Kind::Text => row.get::<_, Option<String>>(index)?.map(V::Text),
+                Kind::Int => row.get::<_, Option<i64>>(index)?.map(V::Int),
+                Kind::Bool => row.get::<_, Option<bool>>(index)?.map(V::Bool),
+                Kind::Bytes => row.get::<_, Option<Vec<u8>>>(index)?.map(V::Bytes),
+            }
+            .unwrap_or(V::Null))
+        })
+        .collect()
 }
 
 fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {

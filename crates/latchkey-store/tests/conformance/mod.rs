@@ -23,6 +23,7 @@ pub mod organizations;
 pub mod races;
 pub mod support;
 pub mod tokens;
+pub mod transfer;
 
 use std::any::Any;
 
@@ -58,7 +59,8 @@ impl Harness {
 /// Expands every conformance test into a `#[tokio::test]` that runs it on the store `$harness`
 /// evaluates to (a [`Harness`], one per test, so tests run in parallel; or an
 /// `Option<Harness>`, `None` to skip the test because its database is not there). Races run on
-/// a multi-threaded runtime, between the harness's store and its peer.
+/// a multi-threaded runtime, between the harness's store and its peer; moves between two
+/// fresh stores.
 macro_rules! conformance_tests {
     ($harness:expr) => {
         $crate::conformance::conformance_tests!(@each $harness;
@@ -110,6 +112,10 @@ macro_rules! conformance_tests {
             races::group_deletion_racing_a_mint_leaves_no_live_token,
             races::owners_stepping_down_at_once_leave_one_owner,
         );
+        $crate::conformance::conformance_tests!(@transfer $harness;
+            transfer::an_export_imported_into_an_empty_store_is_the_same_store,
+            transfer::an_import_that_collides_writes_nothing_of_its_batch,
+        );
     };
     (@each $harness:expr; $($module:ident :: $test:ident),* $(,)?) => {
         $(
@@ -128,6 +134,17 @@ macro_rules! conformance_tests {
                 let harness: Option<$crate::conformance::Harness> = ($harness).into();
                 let Some(harness) = harness else { return };
                 $crate::conformance::$module::$test(harness.store(), harness.peer()).await;
+            }
+        )*
+    };
+    (@transfer $harness:expr; $($module:ident :: $test:ident),* $(,)?) => {
+        $(
+            #[tokio::test]
+            async fn $test() {
+                let source: Option<$crate::conformance::Harness> = ($harness).into();
+                let target: Option<$crate::conformance::Harness> = ($harness).into();
+                let (Some(source), Some(target)) = (source, target) else { return };
+                $crate::conformance::$module::$test(source.store(), target.store()).await;
             }
         )*
     };

@@ -362,7 +362,12 @@ async fn list_turso(ctx: &Ctx) -> Result<ExitCode, Failure> {
     output::print_table(
         &HEADERS[..4],
         tokens.iter().map(|token| {
-            vec![text(token, "name"), reach(token), presets.permissions(token), text(token, "created_at")]
+            vec![
+                text(token, "name"),
+                reach(token),
+                presets.permissions(token),
+                text(token, "created_at"),
+            ]
         }),
     );
     Ok(ExitCode::SUCCESS)
