@@ -135,6 +135,23 @@ impl FromStr for TokenName {
     }
 }
 
+/// A display name, such as an organization's: 1 to 255 characters without control characters,
+/// surrounding white space trimmed.
+pub fn display_name(field: &'static str, input: &str) -> Result<String, CoreError> {
+    let name = input.trim();
+    let len = name.chars().count();
+    if len == 0 || len > 255 {
+        return Err(CoreError::invalid(field, "must be 1 to 255 characters"));
+    }
+    if name.chars().any(char::is_control) {
+        return Err(CoreError::invalid(
+            field,
+            "must not contain control characters",
+        ));
+    }
+    Ok(name.to_owned())
+}
+
 /// An email address, checked for shape only (one `@`, something on each side, no spaces).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Email(String);
@@ -180,6 +197,14 @@ mod tests {
         assert!("é".repeat(255).parse::<TokenName>().is_ok());
         for bad in ["", " x", "x ", "a\nb", &"x".repeat(256)] {
             assert!(bad.parse::<TokenName>().is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn display_names() {
+        assert_eq!(display_name("name", "  Acme Inc. ").unwrap(), "Acme Inc.");
+        for bad in ["", "   ", "a\u{0}b", &"x".repeat(256)] {
+            assert!(display_name("name", bad).is_err(), "{bad:?}");
         }
     }
 

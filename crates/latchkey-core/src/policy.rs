@@ -133,8 +133,12 @@ pub fn authorize_token(
         TokenAction::Revoke => standing.require(Rights::TOKENS_REVOKE_ANY, "revoke others' tokens"),
         // Rotating hands the new secret to the caller, so only the owner (or the operator)
         // may do it: an admin rotating a member's token would become that member.
-        TokenAction::Rotate if own || principal.account.is_root => {
+        TokenAction::Rotate if principal.account.is_root || principal.token.id == token.id => {
             standing.require(Rights::TOKENS_ROTATE, "rotate tokens")
+        }
+        TokenAction::Rotate if own => {
+            standing.require(Rights::TOKENS_ROTATE, "rotate tokens")?;
+            ensure_may_take_over(&principal.token, token)
         }
         TokenAction::Rotate => Err(CoreError::forbidden(
             "only a token's owner may rotate it; revoke it instead",
@@ -189,18 +193,12 @@ pub fn authorize_mint(
         return Err(CoreError::invalid("expires_at", "must be in the future"));
     }
 
-    let minter = &principal.token;
-    let within_reach = match (minter.reach, draft.reach) {
-        (Reach::Account, _) => true,
-        (Reach::Organization, Reach::Organization | Reach::Group(_)) => minter.org == draft.org,
-        (Reach::Group(mine), Reach::Group(theirs)) => mine == theirs,
-        _ => false,
-    };
-    if !within_reach {
-        return Err(CoreError::forbidden(
-            "a token cannot mint a token that reaches further than itself",
-        ));
-    }
+    ensure_within(
+        &principal.token,
+        draft.org,
+        draft.reach,
+        "mint a token that",
+    )?;
 
     if let Reach::Group(_) = draft.reach {
         if draft.scopes.is_empty() {
@@ -216,11 +214,18 @@ pub fn authorize_mint(
         }
     }
 
+    // Someone who is no member here is unknown here, whoever they are elsewhere.
+    let owner_role = owner_role.ok_or_else(|| {
+        CoreError::not_found(format!(
+            "'{}' is not a member of the organization",
+            owner.username
+        ))
+    })?;
     let for_self = owner.id == principal.account.id;
     if !for_self && !principal.account.is_root {
         let may = owner.kind == AccountKind::Service
             && standing.rights.contains(Rights::MEMBERS_MANAGE)
-            && owner_role.is_some_and(|role| role <= standing.role);
+            && owner_role <= standing.role;
         if !may {
             return Err(CoreError::forbidden(match owner.kind {
                 AccountKind::Human => "only the operator may mint tokens for another person",
@@ -230,34 +235,13 @@ pub fn authorize_mint(
             }));
         }
     }
-    let owner_role = owner_role.ok_or_else(|| {
-        CoreError::not_found(format!(
-            "'{}' is not a member of the organization",
-            owner.username
-        ))
-    })?;
     if draft.reach == Reach::Account && !for_self && !principal.account.is_root {
         return Err(CoreError::forbidden(
             "account-wide tokens can only be minted for oneself",
         ));
     }
 
-    if !draft.scopes.is_subset_of(&minter.scopes) {
-        let missing: Vec<&str> = draft
-            .scopes
-            .iter()
-            .filter(|s| !minter.scopes.contains(s.as_str()))
-            .map(Scope::as_str)
-            .collect();
-        return Err(CoreError::forbidden(if missing.is_empty() {
-            "a scoped token can only mint scoped tokens".to_owned()
-        } else {
-            format!(
-                "this token cannot grant scopes it does not hold: {}",
-                missing.join(", ")
-            )
-        }));
-    }
+    ensure_scopes_within(&principal.token, &draft.scopes, "grant")?;
     let drafted_rights = {
         let rights = owner_role.rights() & draft.scopes.rights();
         match draft.token_type {
@@ -271,15 +255,83 @@ pub fn authorize_mint(
         ));
     }
 
-    if let Some(limit) = minter.expires_at
-        && draft.expires_at.is_none_or(|at| at > limit)
-    {
-        return Err(CoreError::forbidden(format!(
-            "this token expires at {}; it cannot mint a token that outlives it",
-            limit.rfc3339()
-        )));
+    ensure_life_within(
+        &principal.token,
+        draft.expires_at,
+        "mint a token that outlives it",
+    )
+}
+
+/// A token only acts on tokens within its own reach: an account-wide one anywhere, an
+/// organization's in that organization, a group's in that group.
+fn ensure_within(holder: &Token, org: OrgId, reach: Reach, action: &str) -> Result<(), CoreError> {
+    let within = match (holder.reach, reach) {
+        (Reach::Account, _) => true,
+        (Reach::Organization, Reach::Organization | Reach::Group(_)) => holder.org == org,
+        (Reach::Group(mine), Reach::Group(theirs)) => mine == theirs,
+        _ => false,
+    };
+    if within {
+        Ok(())
+    } else {
+        Err(CoreError::forbidden(format!(
+            "a token cannot {action} reaches further than itself"
+        )))
     }
-    Ok(())
+}
+
+/// A scoped token only hands out scopes it holds.
+fn ensure_scopes_within(holder: &Token, scopes: &Scopes, action: &str) -> Result<(), CoreError> {
+    if scopes.is_subset_of(&holder.scopes) {
+        return Ok(());
+    }
+    let missing: Vec<&str> = scopes
+        .iter()
+        .filter(|s| !holder.scopes.contains(s.as_str()))
+        .map(Scope::as_str)
+        .collect();
+    Err(CoreError::forbidden(if missing.is_empty() {
+        format!("a scoped token cannot {action} every right of the owner")
+    } else {
+        format!(
+            "this token cannot {action} scopes it does not hold: {}",
+            missing.join(", ")
+        )
+    }))
+}
+
+/// A token that expires hands out nothing that lives longer.
+fn ensure_life_within(
+    holder: &Token,
+    expires_at: Option<Timestamp>,
+    action: &str,
+) -> Result<(), CoreError> {
+    match holder.expires_at {
+        Some(limit) if expires_at.is_none_or(|at| at > limit) => {
+            Err(CoreError::forbidden(format!(
+                "this token expires at {}; it cannot {action}",
+                limit.rfc3339()
+            )))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Rotating another token hands its new secret to the caller, so the caller's token must hold
+/// everything the rotated one does: reach, scopes, type and life.
+fn ensure_may_take_over(holder: &Token, token: &Token) -> Result<(), CoreError> {
+    ensure_within(holder, token.org, token.reach, "rotate a token that")?;
+    ensure_scopes_within(holder, &token.scopes, "take over")?;
+    if holder.token_type == TokenType::ReadScaling && token.token_type == TokenType::ReadWrite {
+        return Err(CoreError::forbidden(
+            "a read-scaling token cannot take over a read-write one",
+        ));
+    }
+    ensure_life_within(
+        holder,
+        token.expires_at,
+        "take over a token that outlives it",
+    )
 }
 
 /// The answer codes of verification.

@@ -236,14 +236,6 @@ impl ScopeCatalog {
             Err(CoreError::Invalid(issues))
         }
     }
-
-    /// The name of the preset these scopes are exactly, if any (for display only).
-    pub fn preset_of(&self, scopes: &Scopes) -> Option<&str> {
-        self.presets.iter().find_map(|(name, expansion)| {
-            let expanded = Scopes::new(expansion.iter().cloned().map(Scope).collect());
-            (expanded == *scopes).then_some(name.as_str())
-        })
-    }
 }
 
 #[cfg(test)]
@@ -256,7 +248,6 @@ mod tests {
         let scopes = catalog.parse(&["full-access", "read"]).unwrap();
         assert_eq!(scopes.iter().count(), 9);
         assert!(!scopes.contains("full-access"));
-        assert_eq!(catalog.preset_of(&scopes), Some("full-access"));
         assert!(catalog.parse(&["*"]).unwrap().is_empty());
         assert!(catalog.parse(&["*", "read"]).is_err());
         let error = catalog.parse(&["nope", "tokens:read", "zap"]).unwrap_err();

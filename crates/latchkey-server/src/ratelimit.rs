@@ -68,9 +68,14 @@ pub async fn limit(State(state): State<AppState>, request: Request, next: Next) 
     if limiter.per_minute == 0 {
         return next.run(request).await;
     }
-    let (parts, body) = request.into_parts();
+    let (mut parts, body) = request.into_parts();
     let org = match state.service.authenticate(bearer(&parts)).await {
-        Ok(principal) => Some(principal.token.org),
+        Ok(principal) => {
+            let org = principal.token.org;
+            // The handler's `Auth` takes it from here instead of authenticating again.
+            parts.extensions.insert(principal);
+            Some(org)
+        }
         Err(_) => None,
     };
     let request = Request::from_parts(parts, body);

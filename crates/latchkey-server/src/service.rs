@@ -6,6 +6,7 @@ mod users;
 
 use std::sync::Arc;
 
+use latchkey_core::names::display_name;
 use latchkey_core::policy::{
     self, ListReach, TokenAction, authorize_listing, authorize_member_change, authorize_mint,
     authorize_token, token_not_found,
@@ -246,7 +247,16 @@ impl Service {
     pub async fn mint(&self, principal: &Principal, request: MintRequest) -> Result<Minted> {
         let now = self.now();
         let owner = match &request.owner {
-            Some(username) => self.account_by_username(username).await?,
+            // Said like a non-member's answer, so that minting does not tell who exists.
+            Some(username) => self
+                .store
+                .account_by_username(username)
+                .await?
+                .ok_or_else(|| {
+                    CoreError::not_found(format!(
+                        "'{username}' is not a member of the organization"
+                    ))
+                })?,
             None => principal.account.clone(),
         };
         let org = if request.account_wide {
@@ -338,11 +348,13 @@ impl Service {
             .org_in_view(principal, request.organization.as_ref())
             .await?;
         let reach = authorize_listing(&standing)?;
-        let mut owner = match &request.owner {
-            Some(username) => Some(self.account_by_username(username).await?.id),
+        // An unknown owner lists nothing, as one of another tenant does: no way to probe names.
+        let named = match &request.owner {
+            Some(username) => Some(self.store.account_by_username(username).await?),
             None => None,
         };
-        let mut nothing_visible = false;
+        let mut nothing_visible = matches!(named, Some(None));
+        let mut owner = named.flatten().map(|account| account.id);
         if reach == ListReach::OwnOnly {
             nothing_visible = owner.is_some_and(|id| id != principal.account.id);
             owner = Some(principal.account.id);
@@ -539,9 +551,13 @@ impl Service {
         name: Option<String>,
     ) -> Result<Organization> {
         principal.may_create_organizations()?;
+        let name = match name {
+            Some(name) => display_name("name", &name)?,
+            None => slug.to_string(),
+        };
         let org = Organization {
             id: OrgId::new(),
-            name: name.unwrap_or_else(|| slug.to_string()),
+            name,
             slug,
             personal: false,
             created_at: self.now(),
@@ -571,10 +587,7 @@ impl Service {
     ) -> Result<Organization> {
         let (mut org, standing) = self.org_in_view(principal, Some(slug)).await?;
         standing.require(Rights::ORG_MANAGE, "manage the organization")?;
-        let name = name.trim().to_owned();
-        if name.is_empty() || name.chars().count() > 255 {
-            return Err(Error::bad_request("name", "must be 1 to 255 characters"));
-        }
+        let name = display_name("name", &name)?;
         self.store.rename_organization(org.id, &name).await?;
         org.name = name;
         Ok(org)

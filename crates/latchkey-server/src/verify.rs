@@ -3,8 +3,8 @@
 
 use std::collections::HashMap;
 use std::mem;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
 use latchkey_core::{SecretFormat, SecretHash, Timestamp, TokenId, TokenView, secret};
@@ -55,7 +55,7 @@ pub struct Verifier {
     config: CacheConfig,
     cache: Cache<SecretHash, Entry>,
     /// Bumped by every eviction, so a lookup that raced one does not put back what it read.
-    epoch: AtomicU64,
+    epoch: RwLock<u64>,
     /// False while this node may miss other nodes' invalidations (its listener is down): the
     /// cache then answers nothing and takes nothing in.
     trusted: AtomicBool,
@@ -69,7 +69,7 @@ impl Verifier {
             format,
             cache: Cache::new(config.capacity.max(1)),
             config,
-            epoch: AtomicU64::new(0),
+            epoch: RwLock::new(0),
             trusted: AtomicBool::new(true),
             stamps: Mutex::new(HashMap::new()),
         }
@@ -86,7 +86,7 @@ impl Verifier {
         let hash = SecretHash::of(secret);
         // The epoch before the trust: whatever stops the trust bumps the epoch after, so a
         // lookup that saw the trust still on cannot put back what it read past that moment.
-        let epoch = self.epoch.load(Ordering::Acquire);
+        let epoch = *read(&self.epoch);
         let trusted = self.trusted.load(Ordering::Acquire);
         match self.cache.get(&hash).filter(|_| trusted) {
             Some(Entry::Found(cached)) if cached.inserted.elapsed() < self.config.positive_ttl => {
@@ -108,11 +108,13 @@ impl Verifier {
             })),
             None => Entry::Missing(Instant::now()),
         };
-        if trusted && self.epoch.load(Ordering::Acquire) == epoch {
-            self.cache.insert(hash, entry.clone());
-            // An eviction that slipped in between the check and the insert wins.
-            if self.epoch.load(Ordering::Acquire) != epoch {
-                self.cache.remove(&hash);
+        {
+            // Checked and inserted under the read lock, so an eviction (which holds the write
+            // lock) comes wholly before this, and bumped the epoch, or wholly after, and
+            // removes what was put in: no reader ever sees a stale entry.
+            let current = read(&self.epoch);
+            if trusted && *current == epoch {
+                self.cache.insert(hash, entry.clone());
             }
         }
         Ok(match entry {
@@ -132,7 +134,8 @@ impl Verifier {
     /// Drops these secrets from the cache. Called after the store has committed the change
     /// and before the client hears of it.
     pub fn evict(&self, hashes: &[SecretHash]) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut epoch = write(&self.epoch);
+        *epoch += 1;
         for hash in hashes {
             self.cache.remove(hash);
         }
@@ -140,7 +143,8 @@ impl Verifier {
 
     /// Drops everything: for changes that touch many tokens' rights at once (roles, members).
     pub fn clear(&self) {
-        self.epoch.fetch_add(1, Ordering::AcqRel);
+        let mut epoch = write(&self.epoch);
+        *epoch += 1;
         self.cache.clear();
     }
 
@@ -221,6 +225,15 @@ impl Verifier {
 pub enum LookupError {
     Malformed,
     Store(StoreError),
+}
+
+// A panic while holding the epoch lock leaves a plain counter behind: nothing to distrust.
+fn read(lock: &RwLock<u64>) -> std::sync::RwLockReadGuard<'_, u64> {
+    lock.read().unwrap_or_else(|p| p.into_inner())
+}
+
+fn write(lock: &RwLock<u64>) -> std::sync::RwLockWriteGuard<'_, u64> {
+    lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

@@ -153,7 +153,7 @@ const TABLE: &[Row] = &[
     ("POST",   "/v1/tokens",                                          MINT_FOR,   Member,   Full,    Service,  403),
     ("POST",   "/v1/tokens",                                          MINT_FOR,   Admin,    Full,    Peer,     403),
     ("POST",   "/v1/tokens",                                          MINT_FOR,   Admin,    Full,    Boss,     403),
-    ("POST",   "/v1/tokens",                                          MINT_FOR,   Admin,    Full,    Stranger, 403),
+    ("POST",   "/v1/tokens",                                          MINT_FOR,   Admin,    Full,    Stranger, 404),
     ("POST",   "/v1/tokens",                                          MINT_FOR,   Root,     Wide,    Peer,     201),
     ("POST",   "/v1/tokens",                                          MINT_FOR,   Root,     Wide,    Stranger, 404),
     ("POST",   "/v1/tokens",                                          MINT_WIDE,  Member,   Wide,    Nothing,  201),

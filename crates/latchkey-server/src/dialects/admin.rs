@@ -378,7 +378,8 @@ async fn add_named_member(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateMemberBody {
-    /// `admin`, `member` or `viewer`.
+    /// `admin`, `member` or `viewer`; or `owner`, which only owners may give (a latchkey
+    /// extension: Turso offers no way to make an owner).
     role: String,
 }
 
@@ -400,7 +401,7 @@ async fn update_member(
     PathParams((org, username), ..): PathParams<Turso, (String, String)>,
     Body(body, ..): Body<Turso, UpdateMemberBody>,
 ) -> Result<Json<UpdatedMember>> {
-    let role = assignable_role(Some(&body.role))?;
+    let role = body.role.parse::<Role>()?;
     let member = state
         .service
         .set_role(

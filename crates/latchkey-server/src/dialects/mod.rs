@@ -57,7 +57,10 @@ impl<D: Dialect> FromRequestParts<AppState> for Auth<D> {
         parts: &mut Parts,
         state: &AppState,
     ) -> Result<Self, Self::Rejection> {
-        let principal = state.service.authenticate(bearer(parts)).await?;
+        let principal = match parts.extensions.remove::<Principal>() {
+            Some(principal) => principal,
+            None => state.service.authenticate(bearer(parts)).await?,
+        };
         Ok(Self(principal, PhantomData))
     }
 }

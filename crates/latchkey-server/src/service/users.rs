@@ -2,7 +2,7 @@
 //! manages its own tokens, an organization's admins those of its service accounts, and only the
 //! operator anyone's.
 
-use latchkey_core::policy::token_not_found;
+use latchkey_core::policy::{authorize_member_change, token_not_found};
 use latchkey_core::{
     Account, AccountId, AccountKind, CoreError, Organization, Principal, Reach, Rights, Role, Slug,
     Standing, TokenId, TokenView,
@@ -219,6 +219,21 @@ impl Service {
         let (account, keeper) = self.keeper_of(principal, username).await?;
         if account.kind != AccountKind::Service || matches!(keeper, Keeper::Own) {
             return Err(CoreError::forbidden("only service accounts can be deleted here").into());
+        }
+        // Deleting the account takes it out of every organization: an admin may do that only
+        // where it could remove the account as a member.
+        if let Keeper::Admin(_) = keeper {
+            for (org, role) in self.store.organizations_of(account.id).await? {
+                if org.personal {
+                    continue;
+                }
+                let standing = self.standing(principal, &org).await.map_err(|_| {
+                    CoreError::forbidden(
+                        "the service account also belongs to an organization this caller does not administer",
+                    )
+                })?;
+                authorize_member_change(principal, &standing, Some(role), None, false)?;
+            }
         }
         let evicted = self.store.delete_account(account.id, self.now()).await?;
         self.verifier.evict(&evicted);
