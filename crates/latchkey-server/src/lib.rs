@@ -12,7 +12,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::response::IntoResponse;
 use latchkey_core::{
-    Account, AccountId, AccountKind, Clock, CoreError, Reach, ScopeCatalog, Scopes, Secret,
+    Account, AccountId, AccountKind, Clock, CoreError, Email, Reach, ScopeCatalog, Scopes, Secret,
     SecretFormat, Token, TokenId, TokenType,
 };
 use latchkey_store::{Store, StoreError};
@@ -145,12 +145,14 @@ pub const ROOT: &str = "root";
 
 /// On a store with no root yet, creates the root account and an unscoped account-wide token
 /// for it, and returns that token's secret: the one time it is shown. `secret`, when given,
-/// becomes the root token (for automation); otherwise one is generated.
+/// becomes the root token (for automation); otherwise one is generated. `email` is the
+/// operator's, shown as `created_by` on the tokens root mints.
 pub async fn bootstrap(
     store: &dyn Store,
     clock: &dyn Clock,
     format: &SecretFormat,
     secret: Option<Secret>,
+    email: Option<Email>,
 ) -> Result<Option<Secret>> {
     if store.root_account().await?.is_some() {
         return Ok(None);
@@ -159,7 +161,7 @@ pub async fn bootstrap(
     let account = Account {
         id: AccountId::new(),
         username: ROOT.parse().map_err(Error::Core)?,
-        email: None,
+        email,
         kind: AccountKind::Human,
         is_root: true,
         created_at: now,

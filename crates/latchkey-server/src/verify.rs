@@ -255,7 +255,7 @@ mod tests {
         let store = Arc::new(SqliteStore::open(dir.path().join("l.db")).unwrap());
         let format = SecretFormat::default();
         let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
-        let old = crate::bootstrap(store.as_ref(), &clock, &format, None)
+        let old = crate::bootstrap(store.as_ref(), &clock, &format, None, None)
             .await
             .unwrap()
             .expect("a root token");

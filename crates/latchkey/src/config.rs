@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Args;
-use latchkey_core::{Environment, ScopeCatalog, SecretFormat, SecretPrefix};
+use latchkey_core::{Email, Environment, ScopeCatalog, SecretFormat, SecretPrefix};
 use latchkey_server::Settings;
 use latchkey_server::verify::CacheConfig;
 use latchkey_store::postgres::redacted;
@@ -43,6 +43,9 @@ pub struct ServeArgs {
     /// On first start, write the root token to this file (mode 0600) instead of printing it.
     #[arg(long, env = "LATCHKEY_ROOT_TOKEN_FILE")]
     pub root_token_file: Option<PathBuf>,
+    /// On first start, the root account's email, shown as `created_by` on what root mints.
+    #[arg(long, env = "LATCHKEY_ROOT_EMAIL")]
+    pub root_email: Option<String>,
     /// How many secrets the verification cache holds at most [default: 1000000].
     #[arg(long, env = "LATCHKEY_CACHE_CAPACITY")]
     pub cache_capacity: Option<usize>,
@@ -91,6 +94,7 @@ pub struct FileConfig {
     secret_prefix: Option<String>,
     secret_environment: Option<String>,
     root_token_file: Option<PathBuf>,
+    root_email: Option<String>,
     cache_capacity: Option<usize>,
     cache_ttl: Option<u64>,
     rate_limit: Option<u32>,
@@ -157,6 +161,7 @@ pub struct Resolved {
     pub settings: Settings,
     pub root_token: Option<String>,
     pub root_token_file: Option<PathBuf>,
+    pub root_email: Option<Email>,
 }
 
 /// A `sqlite:` or `postgres:` URL. Nothing of it but its scheme is shown when it is refused:
@@ -240,6 +245,12 @@ impl ServeArgs {
             },
             root_token: self.root_token,
             root_token_file: self.root_token_file.or(file.root_token_file),
+            root_email: self
+                .root_email
+                .or(file.root_email)
+                .map(|raw| raw.parse::<Email>())
+                .transpose()
+                .map_err(|e| format!("root email: {e}"))?,
         })
     }
 }
@@ -287,6 +298,11 @@ mod tests {
 
     #[test]
     fn clear_errors_for_bad_settings() {
+        let bad_email = ServeArgs {
+            root_email: Some("not an email".to_owned()),
+            ..ServeArgs::default()
+        };
+        assert!(bad_email.resolve().err().unwrap().contains("root email"));
         let bad_url = ServeArgs {
             database_url: Some("mysql://x".to_owned()),
             ..ServeArgs::default()

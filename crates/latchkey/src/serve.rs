@@ -88,9 +88,15 @@ async fn serve(args: ServeArgs, mode: Mode) -> Result<(), String> {
             )
         })?;
     let was_given = given.is_some();
-    match bootstrap(store.as_ref(), clock.as_ref(), &format, given)
-        .await
-        .map_err(|e| format!("cannot create the root account: {e}"))?
+    match bootstrap(
+        store.as_ref(),
+        clock.as_ref(),
+        &format,
+        given,
+        resolved.root_email.clone(),
+    )
+    .await
+    .map_err(|e| format!("cannot create the root account: {e}"))?
     {
         Some(secret) => announce_root(&secret, resolved.root_token_file.as_deref(), was_given)?,
         None if mode == Mode::InitOnly => {

@@ -530,3 +530,11 @@ fn accounts_round_trip() {
         .fails(1, "ci-bot");
     assert_ne!(server.cli(&["tokens", "verify", secret.trim()]).code, 0);
 }
+
+#[test]
+fn the_root_email_is_the_creator_of_what_root_mints() {
+    let server = Server::start_with(&["--root-email", "ops@example.com"]);
+    let (_, id) = server.mint(&["deploy", "--scope", "tokens:read"]);
+    let token = server.cli(&["tokens", "get", &id, "--json"]).json();
+    assert_eq!(token["created_by"], "ops@example.com");
+}

@@ -193,7 +193,7 @@ async fn seed(file: &Path, count: usize) -> Vec<Secret> {
     let format = SecretFormat::default();
     let clock = latchkey_core::SystemClock;
     let root = Secret::generate(&format);
-    latchkey_server::bootstrap(&store, &clock, &format, Some(root.clone()))
+    latchkey_server::bootstrap(&store, &clock, &format, Some(root.clone()), None)
         .await
         .expect("bootstrap");
     let account = store.root_account().await.unwrap().expect("a root");

@@ -113,7 +113,7 @@ impl TestServer {
             Arc::new(SqliteStore::open(dir.path().join("latchkey.db")).expect("open store"));
         let clock = ManualClock::starting_now();
         let format = SecretFormat::default();
-        let root = bootstrap(store.as_ref(), &clock, &format, None)
+        let root = bootstrap(store.as_ref(), &clock, &format, None, None)
             .await
             .expect("bootstrap")
             .expect("a fresh store has no root yet");
