@@ -264,7 +264,12 @@ pub fn authorize_mint(
 
 /// A token only acts on tokens within its own reach: an account-wide one anywhere, an
 /// organization's in that organization, a group's in that group.
-fn ensure_within(holder: &Token, org: OrgId, reach: Reach, action: &str) -> Result<(), CoreError> {
+pub fn ensure_within(
+    holder: &Token,
+    org: OrgId,
+    reach: Reach,
+    action: &str,
+) -> Result<(), CoreError> {
     let within = match (holder.reach, reach) {
         (Reach::Account, _) => true,
         (Reach::Organization, Reach::Organization | Reach::Group(_)) => holder.org == org,

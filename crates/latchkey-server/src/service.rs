@@ -260,12 +260,14 @@ impl Service {
             None => principal.account.clone(),
         };
         let org = if request.account_wide {
-            if principal.token.reach != Reach::Account {
-                return Err(CoreError::forbidden(
-                    "this token is restricted to one organization; it cannot mint an account-wide token",
-                )
-                .into());
-            }
+            // Checked before the owner's personal organization is looked up, which a restricted
+            // token could not see: the refusal is about reach, not a missing organization.
+            policy::ensure_within(
+                &principal.token,
+                principal.token.org,
+                Reach::Account,
+                "mint a token that",
+            )?;
             if request.organization.is_some() || request.group.is_some() {
                 return Err(Error::bad_request(
                     "organization",

@@ -8,6 +8,15 @@ use latchkey_store::{PageRequest, TokenQuery};
 use super::Service;
 use crate::error::Result;
 
+/// Narrows a listing to what the caller's token reaches: its organization unless it is
+/// account-wide, and its group for a group token.
+pub(super) fn confine(query: &mut TokenQuery, principal: &Principal) {
+    if principal.token.reach != Reach::Account {
+        query.org = Some(principal.token.org);
+    }
+    query.group = principal.token.group();
+}
+
 /// Keyset pages of this size are walked to build a whole listing.
 const WALK: u32 = 100;
 
@@ -38,11 +47,7 @@ impl Service {
         let mut query = TokenQuery::new(self.now());
         query.owner = Some(principal.account.id);
         query.status = Some(TokenStatus::Active);
-        if principal.token.reach != Reach::Account {
-            query.org = Some(principal.token.org);
-        }
-        // A group token sees its group's tokens only.
-        query.group = principal.token.group();
+        confine(&mut query, principal);
         self.walk(query).await
     }
 
@@ -78,9 +83,7 @@ impl Service {
         if reach == ListReach::OwnOnly {
             query.owner = Some(principal.account.id);
         }
-        if let Reach::Group(group) = principal.token.reach {
-            query.group = Some(group);
-        }
+        confine(&mut query, principal);
         Ok((self.walk(query).await?, reach))
     }
 

@@ -127,11 +127,7 @@ impl Service {
             Keeper::Own => {
                 let (_, standing) = self.org_in_view(principal, None).await?;
                 standing.require(Rights::TOKENS_READ, "read tokens")?;
-                if principal.token.reach != Reach::Account {
-                    query.org = Some(principal.token.org);
-                }
-                // A group token sees its group's tokens only.
-                query.group = principal.token.group();
+                super::listings::confine(&mut query, principal);
             }
             Keeper::Operator => {}
             Keeper::Admin(org) => query.org = Some(org.id),
