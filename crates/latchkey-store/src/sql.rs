@@ -47,11 +47,33 @@ impl Dialect {
         }
     }
 
-    /// True when `needle` occurs in `haystack`, taking every character literally (no `%`/`_`).
-    fn contains(self, haystack: &str, needle: &str) -> String {
+    /// Adds "the token's folded name contains `needle`" (already folded, with no NUL), every
+    /// character taken literally, in a form its trigram index answers.
+    fn name_contains(self, c: &mut Conditions, needle: &str) {
         match self {
-            Self::Sqlite => format!("instr({haystack}, {needle}) > 0"),
-            Self::Postgres => format!("strpos({haystack}, {needle}) > 0"),
+            // The index takes phrases of three characters or more; a shorter needle matches so
+            // many names that reading them in order is as quick.
+            Self::Sqlite if needle.chars().count() >= 3 => {
+                let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
+                c.bind(
+                    "t.id IN (SELECT token_id FROM tokens_name_trigrams \
+                     WHERE tokens_name_trigrams MATCH ?)",
+                    Arg::Text(phrase),
+                );
+            }
+            Self::Sqlite => c.bind("instr(t.name_folded, ?) > 0", Arg::Text(needle.to_owned())),
+            Self::Postgres => {
+                let mut pattern = String::with_capacity(needle.len() + 2);
+                pattern.push('%');
+                for ch in needle.chars() {
+                    if matches!(ch, '%' | '_' | '\\') {
+                        pattern.push('\\');
+                    }
+                    pattern.push(ch);
+                }
+                pattern.push('%');
+                c.bind("t.name_folded LIKE ?", Arg::Text(pattern));
+            }
         }
     }
 }
@@ -147,8 +169,7 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
             c.plain(NOTHING);
         } else {
             // Both sides in Unicode lower case, matched literally.
-            let param = c.arg(Arg::Text(name.to_lowercase()));
-            c.plain(dialect.contains("t.name_folded", &param));
+            dialect.name_contains(&mut c, &name.to_lowercase());
         }
     }
     if let Some(scope) = &query.scope {

@@ -1,10 +1,11 @@
-//! The embedded default: one SQLite file in WAL mode, one writer connection and a few readers.
+//! The embedded default: one SQLite file in WAL mode, one writer thread that commits what
+//! arrives together (group commit), and a few readers.
 
 mod rows;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, mpsc as std_mpsc};
 
 use async_trait::async_trait;
 use latchkey_core::{
@@ -13,7 +14,7 @@ use latchkey_core::{
 };
 use rusqlite::types::Value;
 use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
@@ -26,9 +27,15 @@ use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, St
 use rows::{account_from, group_from, org_from, token_view_from};
 
 /// Embedded, append-only migrations; `user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("../../migrations/sqlite/0001_init.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("../../migrations/sqlite/0001_init.sql"),
+    include_str!("../../migrations/sqlite/0002_name_trigrams.sql"),
+];
 
 const READERS: usize = 4;
+/// Writes that share one commit at most: enough to turn a queue of small mints into one fsync,
+/// few enough that the first of them does not wait long behind the rest.
+const GROUP_COMMIT: usize = 256;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -36,9 +43,20 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    writer: Mutex<Connection>,
+    /// The writer thread's queue; it ends when the last store handle is dropped.
+    writer: std_mpsc::Sender<Job>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
+}
+
+/// A write waiting for the writer thread: it runs inside a shared transaction and hands back
+/// whether it succeeded, and how to answer once the commit is known.
+type Job = Box<dyn FnOnce(&Transaction<'_>) -> Ran + Send>;
+
+struct Ran {
+    ok: bool,
+    /// Called with the commit's outcome (or the job's own failure); sends the result.
+    reply: Box<dyn FnOnce(Result<(), String>) + Send>,
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -76,30 +94,71 @@ impl SqliteStore {
         let readers = (0..READERS)
             .map(|_| open_connection(path).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
+        let (queue, jobs) = std_mpsc::channel();
+        std::thread::Builder::new()
+            .name("latchkey-sqlite-writer".to_owned())
+            .spawn(move || run_writer(writer, &jobs))
+            .map_err(|error| StoreError::Backend(format!("cannot start the writer: {error}")))?;
         Ok(Self {
             inner: Arc::new(Inner {
-                writer: Mutex::new(writer),
+                writer: queue,
                 readers,
                 next_reader: AtomicUsize::new(0),
             }),
         })
     }
 
-    /// Runs `work` in one IMMEDIATE transaction on the writer, off the async threads.
+    /// Runs `work` on the writer thread, in a savepoint of a transaction that it may share
+    /// with other writes queued at the same moment: one commit, one fsync for all of them.
+    /// A failing `work` undoes only its own changes. Returns once the commit is durable.
     async fn write<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
-        let inner = Arc::clone(&self.inner);
-        run_blocking(move || {
-            let mut conn = lock(&inner.writer);
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let out = work(&tx)?;
-            tx.commit()?;
-            Ok(out)
-        })
-        .await
+        let (answer, answered) = oneshot::channel();
+        let job: Job = Box::new(move |tx| {
+            let out = work(tx);
+            Ran {
+                ok: out.is_ok(),
+                reply: Box::new(move |committed| {
+                    let result = committed.map_err(StoreError::Backend).and(out);
+                    // A caller that stopped waiting has nobody to tell.
+                    let _ = answer.send(result);
+                }),
+            }
+        });
+        let gone = || StoreError::Backend("the write did not complete".to_owned());
+        self.inner.writer.send(job).map_err(|_| gone())?;
+        answered.await.map_err(|_| gone())?
+    }
+
+    /// Runs `work`, a read of a few rows by an index, on a free reader right here: it takes
+    /// microseconds, less than the hop to a blocking thread would. With every reader busy
+    /// (long listings hold them), it waits for one off the async threads like [`Self::read`].
+    async fn point_read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        match self.read_here(work) {
+            Ok(out) => out,
+            Err(work) => self.read(work).await,
+        }
+    }
+
+    /// Runs `work` on a reader that is free now, or hands it back.
+    fn read_here<T, F>(&self, work: F) -> Result<Result<T>, F>
+    where
+        F: FnOnce(&Connection) -> Result<T>,
+    {
+        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
+        let free =
+            (0..READERS).find_map(|i| self.inner.readers[(start + i) % READERS].try_lock().ok());
+        match free {
+            Some(conn) => Ok(work(&conn)),
+            None => Err(work),
+        }
     }
 
     /// Runs `work` on a reader connection, off the async threads.
@@ -117,6 +176,41 @@ impl SqliteStore {
             work(&guard)
         })
         .await
+    }
+}
+
+/// The writer thread: takes the first waiting write and every other one already queued (up to
+/// [`GROUP_COMMIT`]), runs each in its own savepoint of one IMMEDIATE transaction, commits
+/// once, then answers them all.
+fn run_writer(mut conn: Connection, jobs: &std_mpsc::Receiver<Job>) {
+    while let Ok(first) = jobs.recv() {
+        let mut batch = vec![first];
+        batch.extend(jobs.try_iter().take(GROUP_COMMIT - 1));
+        let mut replies = Vec::with_capacity(batch.len());
+        let committed = (|| -> Result<(), rusqlite::Error> {
+            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            for job in batch.drain(..) {
+                tx.execute_batch("SAVEPOINT job")?;
+                // A panicking write is undone like a failing one; its caller hears that the
+                // write failed, and the writer goes on with the others.
+                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
+                let ok = matches!(&ran, Ok(ran) if ran.ok);
+                replies.extend(ran.ok().map(|ran| ran.reply));
+                tx.execute_batch(if ok {
+                    "RELEASE job"
+                } else {
+                    "ROLLBACK TO job; RELEASE job"
+                })?;
+            }
+            tx.commit()
+        })();
+        // Jobs never reached (the transaction failed first) are answered too: dropping their
+        // reply senders tells their callers the writer failed.
+        drop(batch);
+        let committed = committed.map_err(|error| error.to_string());
+        for reply in replies {
+            reply(committed.clone());
+        }
     }
 }
 
@@ -238,7 +332,7 @@ fn insert_org(tx: &Transaction<'_>, org: &Organization, owner: AccountId) -> Res
 #[async_trait]
 impl Store for SqliteStore {
     async fn root_account(&self) -> Result<Option<Account>> {
-        self.read(|conn| {
+        self.point_read(|conn| {
             let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE a.is_root = 1 AND a.deleted_at IS NULL");
             Ok(conn.query_row(&sql, [], account_from).optional()?)
         })
@@ -294,7 +388,7 @@ impl Store for SqliteStore {
     }
 
     async fn account(&self, account: AccountId) -> Result<Option<Account>> {
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             let sql = format!(
                 "SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE id = ?1 AND deleted_at IS NULL"
             );
@@ -308,7 +402,7 @@ impl Store for SqliteStore {
 
     async fn account_by_username(&self, username: &Slug) -> Result<Option<Account>> {
         let username = username.to_string();
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             let sql = format!("SELECT {ACCOUNT_COLUMNS} FROM accounts a WHERE username = ?1 AND deleted_at IS NULL");
             Ok(conn.prepare_cached(&sql)?.query_row([username], account_from).optional()?)
         })
@@ -371,7 +465,7 @@ impl Store for SqliteStore {
     }
 
     async fn organization(&self, org: OrgId) -> Result<Option<Organization>> {
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             let sql = format!(
                 "SELECT {ORG_COLUMNS} FROM organizations o WHERE id = ?1 AND deleted_at IS NULL"
             );
@@ -385,7 +479,7 @@ impl Store for SqliteStore {
 
     async fn organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>> {
         let slug = slug.to_string();
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             let sql = format!(
                 "SELECT {ORG_COLUMNS} FROM organizations o WHERE slug = ?1 AND deleted_at IS NULL"
             );
@@ -463,7 +557,7 @@ impl Store for SqliteStore {
     }
 
     async fn membership(&self, org: OrgId, account: AccountId) -> Result<Option<Role>> {
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             conn.prepare_cached(
                 "SELECT role FROM memberships WHERE org_id = ?1 AND account_id = ?2",
             )?
@@ -576,7 +670,7 @@ impl Store for SqliteStore {
     }
 
     async fn group(&self, group: GroupId) -> Result<Option<Group>> {
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             Ok(conn
                 .prepare_cached("SELECT id, org_id, name, created_at FROM groups WHERE id = ?1 AND deleted_at IS NULL")?
                 .query_row([id(group)], group_from)
@@ -587,7 +681,7 @@ impl Store for SqliteStore {
 
     async fn group_by_name(&self, org: OrgId, name: &Slug) -> Result<Option<Group>> {
         let name = name.to_string();
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             Ok(conn
                 .prepare_cached(
                     "SELECT id, org_id, name, created_at FROM groups WHERE org_id = ?1 AND name = ?2 AND deleted_at IS NULL",
@@ -629,7 +723,7 @@ impl Store for SqliteStore {
     }
 
     async fn token(&self, token: TokenId) -> Result<Option<TokenView>> {
-        self.read(move |conn| view_by_id(conn, token)).await
+        self.point_read(move |conn| view_by_id(conn, token)).await
     }
 
     async fn live_token_by_name(
@@ -638,7 +732,7 @@ impl Store for SqliteStore {
         name: &TokenName,
     ) -> Result<Option<TokenView>> {
         let name = name.to_string();
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             let sql = format!(
                 "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM}
                  WHERE t.owner_id = ?1 AND t.name = ?2 AND t.revoked_at IS NULL"
@@ -652,7 +746,7 @@ impl Store for SqliteStore {
     }
 
     async fn credential(&self, hash: SecretHash) -> Result<Option<TokenView>> {
-        self.read(move |conn| {
+        self.point_read(move |conn| {
             let sql =
                 format!("SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.hash = ?1");
             Ok(conn

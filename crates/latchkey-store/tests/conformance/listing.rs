@@ -440,6 +440,10 @@ pub async fn name_contains_is_partial_case_insensitive_and_literal(store: &dyn S
     assert_eq!(names_matching("%_%").await, expect(&[]));
     assert_eq!(names_matching("[a]").await, expect(&[]));
     assert_eq!(names_matching("*").await, expect(&[]));
+    // Quotes and query words are text, not syntax of the trigram index's query language.
+    assert_eq!(names_matching("\" OR \"").await, expect(&[]));
+    assert_eq!(names_matching("prod\"").await, expect(&[]));
+    assert_eq!(names_matching("NEAR(").await, expect(&[]));
     assert_eq!(
         names_matching("a\0").await,
         expect(&[]),

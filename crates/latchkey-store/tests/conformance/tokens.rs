@@ -3,7 +3,7 @@
 use latchkey_core::{
     AccountKind, OrgId, Reach, Role, Secret, SecretFormat, Timestamp, Token, TokenId, TokenView,
 };
-use latchkey_store::Store;
+use latchkey_store::{Store, StoreError};
 
 use super::support::{
     Minted, account, assert_conflict, assert_not_found, create, fresh_hash, join, mint, new_group,
@@ -391,4 +391,30 @@ pub async fn a_token_needs_its_org_group_and_owners_membership(store: &dyn Store
         .unwrap();
     store.delete_account(carol.id(), now_plus(0)).await.unwrap();
     assert_not_found(store.insert_token(&draft.token, draft.hash()).await);
+}
+
+/// Many writes at once (which a store may commit together): each one that fails, here on a
+/// name already taken, leaves nothing, and every other one is stored whole.
+pub async fn concurrent_writes_fail_or_succeed_each_on_its_own(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let mints: Vec<_> = (0..64)
+        .map(|i| mint(&alice, &alice.personal, &format!("batch {}", i / 2)).build())
+        .collect();
+    let results = futures_util::future::join_all(
+        mints.iter().map(|m| store.insert_token(&m.token, m.hash())),
+    )
+    .await;
+    for pair in mints.chunks(2).zip(results.chunks(2)) {
+        let ([first, second], [a, b]) = pair else {
+            unreachable!("pairs")
+        };
+        let (winner, loser) = match (a, b) {
+            (Ok(()), Err(StoreError::Conflict(_))) => (first, second),
+            (Err(StoreError::Conflict(_)), Ok(())) => (second, first),
+            other => panic!("one of two same-named mints wins, the other conflicts: {other:?}"),
+        };
+        assert_eq!(view(store, winner.id()).await.token, winner.token);
+        assert_eq!(store.token(loser.id()).await.unwrap(), None);
+        assert_eq!(store.credential(loser.hash()).await.unwrap(), None);
+    }
 }
