@@ -15,7 +15,7 @@ use latchkey_core::{
 use tokio::sync::mpsc;
 
 pub use postgres::PostgresStore;
-pub use query::{Cursor, PageRequest, SortField, TokenPage, TokenQuery, TokenSort};
+pub use query::{Cursor, CursorKey, PageRequest, SortField, TokenPage, TokenQuery, TokenSort};
 pub use sqlite::SqliteStore;
 pub use transfer::{Batch, Counts, Export, Table};
 
@@ -127,6 +127,10 @@ pub trait Store: Send + Sync + 'static {
     /// same transaction, so that a mint racing a member's removal, a group's or an account's
     /// deletion never leaves a live token behind it.
     async fn insert_token(&self, token: &Token, hash: SecretHash) -> Result<()>;
+    /// Stores many new tokens in one transaction, each checked as [`Store::insert_token`]
+    /// checks it: all of them, or (on the first refusal) none. For bulk loads: a large
+    /// transaction writes each index page it changes once, not once per token.
+    async fn insert_tokens(&self, tokens: Vec<(Token, SecretHash)>) -> Result<()>;
     async fn token(&self, id: TokenId) -> Result<Option<TokenView>>;
     /// The owner's live (not revoked) token of that name.
     async fn live_token_by_name(

@@ -177,8 +177,10 @@ impl TokenQuery {
 #[derive(Clone, Debug)]
 pub struct TokenPage {
     pub tokens: Vec<TokenView>,
-    /// How many tokens match the filters, across all pages.
-    pub total: u64,
+    /// How many tokens match the filters, across all pages: counted for numbered pages only.
+    /// Counting reads every match, so a keyset page (made to walk lists of any length at the
+    /// cost of one page) leaves it out.
+    pub total: Option<u64>,
     /// Where the next keyset page starts; `None` on the last page.
     pub next_cursor: Option<Cursor>,
 }

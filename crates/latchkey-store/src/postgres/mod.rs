@@ -787,6 +787,19 @@ impl Store for PostgresStore {
         .await
     }
 
+    async fn insert_tokens(&self, tokens: Vec<(Token, SecretHash)>) -> Result<()> {
+        let tokens = &tokens;
+        self.write(move || async move {
+            let mut tx = self.pool.begin().await?;
+            for (token, hash) in tokens {
+                insert_token(&mut tx, token, *hash).await?;
+            }
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
     async fn token(&self, token: TokenId) -> Result<Option<TokenView>> {
         let mut conn = self.pool.acquire().await?;
         Ok(view_by_id(&mut conn, token).await?)
@@ -820,13 +833,16 @@ impl Store for PostgresStore {
 
     async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
         let listing = Listing::new(query, Dialect::Postgres);
-        let total: i64 = bind(
-            dynamic(listing.count_sql.clone()),
-            &listing.args[..listing.count_args],
-        )
-        .fetch_one(&self.pool)
-        .await?
-        .try_get(0)?;
+        let total = match &listing.count_sql {
+            Some(sql) => {
+                let total: i64 = bind(dynamic(sql.clone()), &listing.args[..listing.count_args])
+                    .fetch_one(&self.pool)
+                    .await?
+                    .try_get(0)?;
+                Some(u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?)
+            }
+            None => None,
+        };
         let rows = bind(dynamic(listing.page_sql.clone()), &listing.args)
             .fetch_all(&self.pool)
             .await?;
@@ -834,7 +850,6 @@ impl Store for PostgresStore {
             .iter()
             .map(token_view_from)
             .collect::<Result<Vec<_>, _>>()?;
-        let total = u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?;
         Ok(listing.page(query, tokens, total))
     }
 

@@ -418,3 +418,42 @@ pub async fn concurrent_writes_fail_or_succeed_each_on_its_own(store: &dyn Store
         assert_eq!(store.credential(loser.hash()).await.unwrap(), None);
     }
 }
+
+/// A bulk insert stores every token, or, when one is refused, none of them.
+pub async fn insert_tokens_is_all_or_nothing(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let batch: Vec<_> = (0..20)
+        .map(|i| mint(&alice, &alice.personal, &format!("bulk {i}")).build())
+        .collect();
+    let mut refused: Vec<_> = (0..5)
+        .map(|i| mint(&alice, &alice.personal, &format!("other {i}")).build())
+        .collect();
+    // The last one takes a name the first batch holds.
+    refused.push(mint(&alice, &alice.personal, "bulk 3").build());
+    let rows = |mints: &[Minted]| {
+        mints
+            .iter()
+            .map(|m| (m.token.clone(), m.hash()))
+            .collect::<Vec<_>>()
+    };
+    store
+        .insert_tokens(rows(&batch))
+        .await
+        .expect("a bulk insert");
+    assert_conflict(store.insert_tokens(rows(&refused)).await);
+    for stored in &batch {
+        assert_eq!(view(store, stored.id()).await.token, stored.token);
+        assert!(store.credential(stored.hash()).await.unwrap().is_some());
+    }
+    for gone in &refused {
+        assert_eq!(
+            store.token(gone.id()).await.unwrap(),
+            None,
+            "nothing of a refused batch"
+        );
+    }
+    store
+        .insert_tokens(Vec::new())
+        .await
+        .expect("an empty batch is nothing to do");
+}

@@ -11,3 +11,10 @@ INSERT INTO tokens_name_trigrams (name_folded, token_id) SELECT name_folded, id 
 CREATE TRIGGER tokens_name_trigrams_insert AFTER INSERT ON tokens BEGIN
     INSERT INTO tokens_name_trigrams (name_folded, token_id) VALUES (new.name_folded, new.id);
 END;
+
+-- No listing filters or sorts by creator: the index only cost every mint a page write.
+DROP INDEX tokens_org_created_by;
+
+-- Counting a status (live tokens before or past their expiry) reads only this index.
+DROP INDEX tokens_org_revoked;
+CREATE INDEX tokens_org_revoked ON tokens (org_id, revoked_at, expires_at, id);
