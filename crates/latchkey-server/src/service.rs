@@ -74,7 +74,8 @@ pub struct ListRequest {
 #[derive(Clone, Debug)]
 pub struct Verification {
     pub code: VerifyCode,
-    pub view: Option<TokenView>,
+    /// The token found, as the cache holds it (shared, not copied: this is the hot path).
+    pub found: Option<Arc<Cached>>,
     /// The owner's role where the token was checked.
     pub role: Option<Role>,
 }
@@ -182,7 +183,7 @@ impl Service {
         }
         Ok(Verification {
             code,
-            view: Some(view.clone()),
+            found: Some(cached),
             role,
         })
     }
@@ -377,7 +378,7 @@ impl Service {
         if nothing_visible {
             return Ok(TokenPage {
                 tokens: Vec::new(),
-                total: 0,
+                total: matches!(page, PageRequest::Numbered { .. }).then_some(0),
                 next_cursor: None,
             });
         }
@@ -762,10 +763,14 @@ enum LookupOutcome {
 }
 
 impl Verification {
+    pub fn view(&self) -> Option<&TokenView> {
+        self.found.as_ref().map(|cached| &cached.view)
+    }
+
     fn bare(code: VerifyCode) -> Self {
         Self {
             code,
-            view: None,
+            found: None,
             role: None,
         }
     }

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::mem;
-use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, Instant};
 
@@ -54,12 +54,18 @@ pub struct Verifier {
     format: SecretFormat,
     config: CacheConfig,
     cache: Cache<SecretHash, Entry>,
-    /// Bumped by every eviction, so a lookup that raced one does not put back what it read.
-    epoch: RwLock<u64>,
+    /// Bumped by every eviction, so a lookup that raced one does not put back what it read. A
+    /// plain atomic: a hit only loads it, and shares no lock with other cores.
+    epoch: AtomicU64,
+    /// Held (written) by an eviction around its bump and removals, and (read) by a miss around
+    /// its check of the epoch and its insert, so that the two never interleave.
+    gate: RwLock<()>,
     /// False while this node may miss other nodes' invalidations (its listener is down): the
     /// cache then answers nothing and takes nothing in.
     trusted: AtomicBool,
-    stamps: Mutex<HashMap<TokenId, Timestamp>>,
+    /// Uses not yet written, in the order they came: an append is all the hot path pays (a
+    /// token adds one a second at most); the flusher keeps each token's latest.
+    stamps: Mutex<Vec<(TokenId, Timestamp)>>,
 }
 
 impl Verifier {
@@ -69,9 +75,10 @@ impl Verifier {
             format,
             cache: Cache::new(config.capacity.max(1)),
             config,
-            epoch: RwLock::new(0),
+            epoch: AtomicU64::new(0),
+            gate: RwLock::new(()),
             trusted: AtomicBool::new(true),
-            stamps: Mutex::new(HashMap::new()),
+            stamps: Mutex::new(Vec::new()),
         }
     }
 
@@ -86,7 +93,7 @@ impl Verifier {
         let hash = SecretHash::of(secret);
         // The epoch before the trust: whatever stops the trust bumps the epoch after, so a
         // lookup that saw the trust still on cannot put back what it read past that moment.
-        let epoch = *read(&self.epoch);
+        let epoch = self.epoch.load(Ordering::Acquire);
         let trusted = self.trusted.load(Ordering::Acquire);
         match self.cache.get(&hash).filter(|_| trusted) {
             Some(Entry::Found(cached)) if cached.inserted.elapsed() < self.config.positive_ttl => {
@@ -112,8 +119,8 @@ impl Verifier {
             // Checked and inserted under the read lock, so an eviction (which holds the write
             // lock) comes wholly before this, and bumped the epoch, or wholly after, and
             // removes what was put in: no reader ever sees a stale entry.
-            let current = read(&self.epoch);
-            if trusted && *current == epoch {
+            let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
+            if trusted && self.epoch.load(Ordering::Acquire) == epoch {
                 self.cache.insert(hash, entry.clone());
             }
         }
@@ -127,15 +134,14 @@ impl Verifier {
     pub fn stamp(&self, cached: &Cached, now: Timestamp) {
         if cached.last_stamp.swap(now.unix(), Ordering::Relaxed) != now.unix() {
             let mut stamps = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
-            stamps.insert(cached.view.token.id, now);
+            stamps.push((cached.view.token.id, now));
         }
     }
 
     /// Drops these secrets from the cache. Called after the store has committed the change
     /// and before the client hears of it.
     pub fn evict(&self, hashes: &[SecretHash]) {
-        let mut epoch = write(&self.epoch);
-        *epoch += 1;
+        let _gate = self.close_gate();
         for hash in hashes {
             self.cache.remove(hash);
         }
@@ -143,9 +149,16 @@ impl Verifier {
 
     /// Drops everything: for changes that touch many tokens' rights at once (roles, members).
     pub fn clear(&self) {
-        let mut epoch = write(&self.epoch);
-        *epoch += 1;
+        let _gate = self.close_gate();
         self.cache.clear();
+    }
+
+    /// Shuts out every miss's insert and bumps the epoch, for an eviction to do its removals
+    /// under. The gate guards no data, so a panic while it was held leaves nothing to distrust.
+    fn close_gate(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        let gate = self.gate.write().unwrap_or_else(|p| p.into_inner());
+        self.epoch.fetch_add(1, Ordering::AcqRel);
+        gate
     }
 
     /// Acts on what another node (or this one's listener) says: evicts, clears, or stops and
@@ -189,17 +202,22 @@ impl Verifier {
 
     /// Writes the pending `last_used_at` stamps in one batch.
     pub async fn flush_stamps(&self) -> Result<(), StoreError> {
-        let batch: Vec<(TokenId, Timestamp)> = {
+        let pending = {
             let mut stamps = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
-            mem::take(&mut *stamps).into_iter().collect()
+            mem::take(&mut *stamps)
         };
+        let mut latest: HashMap<TokenId, Timestamp> = HashMap::with_capacity(pending.len());
+        for (id, at) in pending {
+            let slot = latest.entry(id).or_insert(at);
+            *slot = (*slot).max(at);
+        }
+        let batch: Vec<(TokenId, Timestamp)> = latest.into_iter().collect();
         if let Err(error) = self.store.record_usage(&batch).await {
-            // Put them back, so a passing failure loses nothing; newer stamps win.
-            let mut stamps = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
-            for (id, at) in batch {
-                let slot = stamps.entry(id).or_insert(at);
-                *slot = (*slot).max(at);
-            }
+            // Put them back, so a passing failure loses nothing (the store keeps the latest).
+            self.stamps
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .extend(batch);
             return Err(error);
         }
         Ok(())
@@ -225,15 +243,6 @@ impl Verifier {
 pub enum LookupError {
     Malformed,
     Store(StoreError),
-}
-
-// A panic while holding the epoch lock leaves a plain counter behind: nothing to distrust.
-fn read(lock: &RwLock<u64>) -> std::sync::RwLockReadGuard<'_, u64> {
-    lock.read().unwrap_or_else(|p| p.into_inner())
-}
-
-fn write(lock: &RwLock<u64>) -> std::sync::RwLockWriteGuard<'_, u64> {
-    lock.write().unwrap_or_else(|p| p.into_inner())
 }
 
 #[cfg(test)]

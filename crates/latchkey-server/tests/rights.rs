@@ -168,6 +168,9 @@ const TABLE: &[Row] = &[
     ("GET",    "/v1/tokens/self",                                     NONE,       Outsider, Full,    Nothing,  200),
     ("GET",    "/v1/tokens/self",                                     NONE,       Admin,    Group,   Nothing,  200),
     ("GET",    "/v1/tokens/self",                                     NONE,       Root,     Wide,    Nothing,  200),
+    // --- liveness: anyone, with any bearer or none
+    ("GET",    "/health",                                             NONE,       Owner,    Full,    Nothing,  200),
+    ("GET",    "/health",                                             NONE,       Outsider, Read,    Nothing,  200),
     // --- verification: whoever holds a secret may learn what it is
     ("POST",   "/v1/tokens/verify",                                   VERIFY,     Owner,    Full,    Own,      200),
     ("POST",   "/v1/tokens/verify",                                   VERIFY,     Outsider, Full,    Peer,     200),
@@ -878,7 +881,7 @@ async fn the_table_covers_every_route_of_the_openapi_document() {
 }
 
 #[tokio::test]
-async fn every_route_but_verify_needs_a_bearer() {
+async fn every_route_but_verify_and_health_needs_a_bearer() {
     let server = TestServer::start().await;
     for (method, path) in operations(&server.openapi().await) {
         let path = path
@@ -892,6 +895,8 @@ async fn every_route_but_verify_needs_a_bearer() {
             .await;
         if path == "/v1/tokens/verify" {
             assert_eq!(reply.status.as_u16(), 400, "{method} {path}: {reply:?}");
+        } else if path == "/health" {
+            assert_eq!(reply.status.as_u16(), 200, "{method} {path}: {reply:?}");
         } else {
             assert_eq!(reply.status.as_u16(), 401, "{method} {path}: {reply:?}");
         }

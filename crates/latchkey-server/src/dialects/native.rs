@@ -17,7 +17,7 @@ use utoipa_axum::routes;
 use super::{ApiResult, Auth, Body, Dialect, PathParams, QueryParams, parse_opt};
 use crate::AppState;
 use crate::error::{Error, Kind};
-use crate::service::{ListRequest, MintRequest, Minted, Verification};
+use crate::service::{ListRequest, MintRequest, Minted};
 
 /// Tooken's error shape: `{"error", "message", "status"}`, with `issues` for bad input.
 pub struct Native;
@@ -91,9 +91,28 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_account, delete_account))
 }
 
-/// Verification: no bearer, no workspace, no rate limit (it is the platform's hot path).
+/// Verification and the health check: no bearer, no workspace, no rate limit (verification is
+/// the platform's hot path; a load balancer asks for health every few seconds).
 pub fn verify_router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new().routes(routes!(verify_token))
+    OpenApiRouter::new()
+        .routes(routes!(verify_token))
+        .routes(routes!(health))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct HealthBody {
+    /// Always `ok`.
+    status: &'static str,
+}
+
+/// Liveness, for load balancers: 200 while the process serves requests. It reads nothing, so
+/// it also measures what the HTTP stack alone costs (the floor of `bench/run`).
+#[utoipa::path(
+    get, path = "/health", tag = "operations",
+    responses((status = 200, body = HealthBody))
+)]
+async fn health() -> Json<HealthBody> {
+    Json(HealthBody { status: "ok" })
 }
 
 /// A token as the native API shows it. Never the secret.
@@ -219,8 +238,9 @@ pub struct Meta {
     #[serde(skip_serializing_if = "Option::is_none")]
     page: Option<u32>,
     per_page: u32,
-    /// How many tokens match the filters, across all pages.
-    total: u64,
+    /// How many tokens match, on numbered pages; `null` on a keyset page (`cursor`), where
+    /// counting every match would cost more than the page.
+    total: Option<u64>,
     /// Pass as `cursor` for the next page; null on the last page.
     next_cursor: Option<String>,
 }
@@ -622,16 +642,16 @@ async fn verify_token(
         .as_deref()
         .map(|s| Slug::parse_field("organization", s))
         .transpose()?;
-    let Verification { code, view, role } = state
+    let verification = state
         .service
         .verify(&body.token, &body.scopes, organization.as_ref())
         .await?;
     let now = state.service.now();
     Ok(Json(VerifiedBody {
-        valid: code == VerifyCode::Valid,
-        code,
-        token: view.as_ref().map(|view| TokenBody::new(view, now)),
-        role: role.map(|role| role.as_str()),
+        valid: verification.code == VerifyCode::Valid,
+        code: verification.code,
+        token: verification.view().map(|view| TokenBody::new(view, now)),
+        role: verification.role.map(|role| role.as_str()),
     }))
 }
 
