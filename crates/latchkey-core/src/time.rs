@@ -37,9 +37,7 @@ impl Timestamp {
 
     /// ISO 8601 / RFC 3339 in UTC, to the second.
     pub fn rfc3339(self) -> String {
-        self.to_datetime()
-            .format(&Rfc3339)
-            .expect("whole seconds in UTC always format")
+        self.to_string()
     }
 
     /// `YYYY-MM-DD`, as Turso shows creation dates.
@@ -75,9 +73,27 @@ impl fmt::Debug for Timestamp {
     }
 }
 
+impl fmt::Display for Timestamp {
+    /// RFC 3339 in UTC, to the second: what [`Timestamp::rfc3339`] returns, written in place
+    /// (every token a response shows has three of them).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let at = self.to_datetime();
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            at.year(),
+            u8::from(at.month()),
+            at.day(),
+            at.hour(),
+            at.minute(),
+            at.second()
+        )
+    }
+}
+
 impl serde::Serialize for Timestamp {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.rfc3339())
+        s.collect_str(self)
     }
 }
 
@@ -145,6 +161,21 @@ mod tests {
             Timestamp::parse("expires_at", "tomorrow"),
             Err(CoreError::Unprocessable(_))
         ));
+    }
+
+    #[test]
+    fn writes_what_rfc3339_parsing_reads_back_across_the_whole_range() {
+        let mut at = Timestamp::MIN.unix();
+        while at < Timestamp::MAX.unix() {
+            let t = Timestamp::from_unix(at);
+            let written = t.to_string();
+            let expected = t.to_datetime().format(&Rfc3339).expect("formats");
+            assert_eq!(written, expected);
+            assert_eq!(Timestamp::parse("at", &written).unwrap(), t);
+            at += 86_400 * 365 + 3_727;
+        }
+        assert_eq!(Timestamp::MAX.to_string(), "9999-12-31T23:59:59Z");
+        assert_eq!(Timestamp::MIN.to_string(), "0001-01-01T00:00:00Z");
     }
 
     #[test]

@@ -198,7 +198,8 @@ impl SqliteStore {
 /// The writer thread: takes the first waiting write and every other one already queued (up to
 /// [`GROUP_COMMIT`]), runs each in its own savepoint of one IMMEDIATE transaction, commits
 /// once, then answers them all. A failed write is answered with its own error, whatever the
-/// commit of the others does.
+/// commit of the others does. Before the commit it indexes the names of the tokens the batch
+/// stored (see `0002_listing_indexes.sql`).
 fn run_writer(mut conn: Connection, jobs: &std_mpsc::Receiver<Job>) {
     let mut optimized = std::time::Instant::now();
     while let Ok(first) = jobs.recv() {
@@ -216,6 +217,9 @@ fn run_writer(mut conn: Connection, jobs: &std_mpsc::Receiver<Job>) {
         let shared = batch.len() > 1;
         let committed = (|| -> Result<(), rusqlite::Error> {
             let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let last_token: i64 = tx
+                .prepare_cached("SELECT coalesce(max(rowid), 0) FROM tokens")?
+                .query_row([], |row| row.get(0))?;
             for job in batch.drain(..) {
                 if shared {
                     tx.execute_batch("SAVEPOINT job")?;
@@ -233,6 +237,12 @@ fn run_writer(mut conn: Connection, jobs: &std_mpsc::Receiver<Job>) {
                     (false, true) => {}
                 }
             }
+            // New tokens take rowids above every earlier one (none is ever deleted).
+            tx.prepare_cached(
+                "INSERT INTO tokens_name_trigrams (name_folded, token_id)
+                 SELECT name_folded, id FROM tokens WHERE rowid > ?1",
+            )?
+            .execute([last_token])?;
             tx.commit()
         })();
         // Jobs never reached (the transaction failed first) are answered too: dropping their
