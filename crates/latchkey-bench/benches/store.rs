@@ -111,6 +111,8 @@ fn list(c: &mut Criterion) {
     ]);
 
     let mut group_bench = c.benchmark_group(format!("list {} tokens (SQLite)", seeded.tokens));
+    // Some pages take most of a second at a million tokens: ten samples tell them apart.
+    group_bench.sample_size(10);
     // The floor: the ids of one page found by a seek in the organization's index, nothing more.
     let conn = rusqlite::Connection::open(&path).expect("the seeded file");
     let mut seek = conn
@@ -172,7 +174,7 @@ fn mint(c: &mut Criterion) {
 
     let mut writes =
         c.benchmark_group(format!("durable writes, {} tokens (SQLite)", seeded.tokens));
-    writes.measurement_time(Duration::from_secs(10));
+    writes.sample_size(20);
     let scratch = dir.path().join("fsync");
     let mut file = std::fs::File::create(&scratch).expect("a scratch file");
     let page = [7_u8; 4096];

@@ -275,8 +275,12 @@ impl Listing {
             None => format!("t.id {direction}"),
             Some(column) => format!("{column} {direction}, t.id {direction}"),
         };
+        // The page's ids first, from the indexes alone; only then the joins, for those rows:
+        // an offset skips its rows before any join is made for them.
         let page_sql = format!(
-            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} {} ORDER BY {order} LIMIT {} OFFSET {offset}",
+            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.id IN \
+             (SELECT t.id FROM tokens t {} ORDER BY {order} LIMIT {} OFFSET {offset}) \
+             ORDER BY {order}",
             conditions.sql(),
             u64::from(limit) + 1,
         );

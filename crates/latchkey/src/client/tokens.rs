@@ -389,9 +389,12 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode, Failure> {
             body = list_page(&ctx.client, &next).await?;
             tokens.extend(body["data"].as_array().cloned().unwrap_or_default());
         }
+        let count = tokens.len();
         body["data"] = Value::Array(tokens);
         if let Some(meta) = body["meta"].as_object_mut() {
             meta.remove("page");
+            // Keyset pages are not counted; the walk counted everything it gathered.
+            meta.insert("total".to_owned(), count.into());
         }
     }
     if ctx.json {
@@ -413,13 +416,12 @@ async fn list(ctx: &Ctx, args: ListArgs) -> Result<ExitCode, Failure> {
             ]
         }),
     );
-    let total = body["meta"]["total"].as_u64().unwrap_or(0);
-    let noun = if total == 1 { "token" } else { "tokens" };
     let shown = tokens.len() as u64;
-    let mut footer = if shown == total {
-        format!("{total} {noun}")
-    } else {
-        format!("{shown} of {total} {noun}")
+    let noun = |n: u64| if n == 1 { "token" } else { "tokens" };
+    // A keyset page (--cursor) is not counted: it says only what it shows.
+    let mut footer = match body["meta"]["total"].as_u64() {
+        Some(total) if total != shown => format!("{shown} of {total} {}", noun(total)),
+        _ => format!("{shown} {}", noun(shown)),
     };
     if let Some(cursor) = body["meta"]["next_cursor"].as_str() {
         footer.push_str(&format!(
