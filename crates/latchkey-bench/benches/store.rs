@@ -8,22 +8,27 @@ use std::io::Write as _;
 use std::time::{Duration, Instant};
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use latchkey_core::{Secret, SecretFormat, Slug, TokenStatus};
+use latchkey_bench::{Seeded, bench_dir, bench_tokens};
+use latchkey_core::{Account, Organization, Secret, SecretFormat, Slug, TokenStatus};
 use latchkey_store::{Cursor, CursorKey, PageRequest, SqliteStore, Store, TokenQuery};
-
-fn tokens() -> usize {
-    std::env::var("LATCHKEY_BENCH_TOKENS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000)
-}
-
-fn bench_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/latchkey-bench")
-}
 
 fn uuid_bytes(id: uuid::Uuid) -> Vec<u8> {
     id.as_bytes().to_vec()
+}
+
+/// The organization every seeded token is in, and the member the owner filter asks for.
+async fn seeded_org_and_member(store: &SqliteStore, seeded: &Seeded) -> (Organization, Account) {
+    let org = store
+        .organization_by_slug(&slug(latchkey_bench::ORG))
+        .await
+        .expect("a read")
+        .expect("the organization");
+    let member = store
+        .account_by_username(&slug(&seeded.member))
+        .await
+        .expect("a read")
+        .expect("a member");
+    (org, member)
 }
 
 fn slug(text: &str) -> Slug {
@@ -33,17 +38,10 @@ fn slug(text: &str) -> Slug {
 fn list(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let (path, seeded) = runtime
-        .block_on(latchkey_bench::cached_sqlite(&bench_dir(), tokens()))
+        .block_on(latchkey_bench::cached_sqlite(&bench_dir(), bench_tokens()))
         .expect("a seeded store");
     let store = SqliteStore::open(&path).expect("the seeded store");
-    let org = runtime
-        .block_on(store.organization_by_slug(&slug(latchkey_bench::ORG)))
-        .expect("a read")
-        .expect("the organization");
-    let member = runtime
-        .block_on(store.account_by_username(&slug(&seeded.member)))
-        .expect("a read")
-        .expect("a member");
+    let (org, member) = runtime.block_on(seeded_org_and_member(&store, &seeded));
     let group = runtime
         .block_on(store.group_by_name(org.id, &slug(latchkey_bench::GROUP)))
         .expect("a read")
@@ -138,7 +136,7 @@ fn list(c: &mut Criterion) {
 fn mint(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let (path, seeded) = runtime
-        .block_on(latchkey_bench::cached_sqlite(&bench_dir(), tokens()))
+        .block_on(latchkey_bench::cached_sqlite(&bench_dir(), bench_tokens()))
         .expect("a seeded store");
     // Mints change the store: they go to a copy, so the next run starts from the same one.
     let dir = tempfile::tempdir_in(bench_dir()).expect("a scratch folder");
@@ -149,14 +147,7 @@ fn mint(c: &mut Criterion) {
             .expect("a copy");
     }
     let store = SqliteStore::open(&copy).expect("the copy");
-    let org = runtime
-        .block_on(store.organization_by_slug(&slug(latchkey_bench::ORG)))
-        .expect("a read")
-        .expect("the organization");
-    let member = runtime
-        .block_on(store.account_by_username(&slug(&seeded.member)))
-        .expect("a read")
-        .expect("a member");
+    let (org, member) = runtime.block_on(seeded_org_and_member(&store, &seeded));
     let format = SecretFormat::default();
     let mut serial = 0_u64;
     let mut next = || {

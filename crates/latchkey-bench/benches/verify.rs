@@ -12,21 +12,11 @@ use std::time::Duration;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt as _;
+use latchkey_bench::{bench_dir, bench_tokens};
 use latchkey_core::{ScopeCatalog, SecretFormat, SecretHash, SystemClock, secret};
 use latchkey_server::service::Service;
 use latchkey_server::verify::{CacheConfig, Verifier};
 use latchkey_store::SqliteStore;
-
-fn tokens() -> usize {
-    std::env::var("LATCHKEY_BENCH_TOKENS")
-        .ok()
-        .and_then(|n| n.parse().ok())
-        .unwrap_or(1_000_000)
-}
-
-fn bench_dir() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/latchkey-bench")
-}
 
 /// Resident anonymous memory of this process (the heap, not the mapped database), in bytes.
 fn resident_heap() -> u64 {
@@ -42,7 +32,7 @@ fn resident_heap() -> u64 {
 fn verify(c: &mut Criterion) {
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
     let (path, seeded) = runtime
-        .block_on(latchkey_bench::cached_sqlite(&bench_dir(), tokens()))
+        .block_on(latchkey_bench::cached_sqlite(&bench_dir(), bench_tokens()))
         .expect("a seeded store");
     let format = SecretFormat::default();
     let every: Vec<&String> = seeded.secrets.iter().chain(&seeded.rest).collect();

@@ -257,6 +257,20 @@ fn slug(text: &str) -> Slug {
     text.parse().expect("a valid slug")
 }
 
+/// The size of the store the criterion benches use: `LATCHKEY_BENCH_TOKENS`, a million by
+/// default.
+pub fn bench_tokens() -> usize {
+    std::env::var("LATCHKEY_BENCH_TOKENS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1_000_000)
+}
+
+/// Where the seeded stores are kept between runs: `target/latchkey-bench` of the workspace.
+pub fn bench_dir() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../target/latchkey-bench")
+}
+
 /// When a benchmark's reads happen: now, for status filters and expiry.
 pub fn now() -> Timestamp {
     SystemClock.now()
