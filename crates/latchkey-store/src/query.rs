@@ -125,7 +125,7 @@ pub enum PageRequest {
 }
 
 /// Which tokens to list. Every filter narrows; `now` decides `status`.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenQuery {
     /// Tokens minted in this organization; `None` lists across organizations (needs `owner`).
     pub org: Option<OrgId>,

@@ -98,16 +98,19 @@ pub(crate) enum Arg {
     Id(Uuid),
 }
 
-/// A listing written out: the count of every match and one page of them, with their arguments.
+/// A listing written out: how to count its matches (for numbered pages) and how to read a page.
 pub(crate) struct Listing {
-    /// `SELECT count(*)` over the filters, for numbered pages; binds `args[..count_args]`.
-    pub count_sql: Option<String>,
-    /// The page, one row more than asked for (to tell whether another page follows); binds
-    /// every arg.
-    pub page_sql: String,
+    /// The count of every match and its arguments, for numbered pages.
+    pub count: Option<(String, Vec<Arg>)>,
+    /// The filters and the cursor's bound, as a WHERE clause over `tokens t`.
+    filter_sql: String,
+    /// What the filters and the cursor bind, in order.
     pub args: Vec<Arg>,
-    pub count_args: usize,
+    /// The sort's column before the id; `None` for creation order (the id alone).
+    key_column: Option<&'static str>,
+    descending: bool,
     limit: u32,
+    offset: u64,
 }
 
 /// A condition no row meets: for a text no stored name or scope can contain (a NUL, which
@@ -221,12 +224,56 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
     c
 }
 
+/// The SQL that counts a numbered listing's matches, and its arguments. A listing of a whole
+/// organization, by status or not, reads the organization's counters (`token_counts`) and at
+/// most its expired tokens; any other filter counts its matches.
+fn count_sql(query: &TokenQuery, dialect: Dialect, conditions: &Conditions) -> (String, Vec<Arg>) {
+    let whole_org = TokenQuery {
+        org: query.org,
+        status: query.status,
+        sort: query.sort,
+        page: query.page.clone(),
+        ..TokenQuery::new(query.now)
+    };
+    let Some(org) = query.org.filter(|_| whole_org == *query) else {
+        return (
+            format!("SELECT count(*) FROM tokens t {}", conditions.sql()),
+            conditions.args.clone(),
+        );
+    };
+    let (org_param, now_param) = (dialect.param(1), dialect.param(2));
+    let counter = |column: &str| {
+        format!(
+            "(SELECT CAST(coalesce(sum({column}), 0) AS bigint) FROM token_counts \
+             WHERE org_id = {org_param})"
+        )
+    };
+    // Without the `+` of the filters: this count seeks the expired range of the index.
+    let expired = format!(
+        "(SELECT count(*) FROM tokens WHERE org_id = {org_param} AND revoked_at IS NULL \
+         AND expires_at <= {now_param})"
+    );
+    let sql = match query.status {
+        None => counter("total"),
+        Some(TokenStatus::Revoked) => counter("revoked"),
+        Some(TokenStatus::Expired) => expired,
+        Some(TokenStatus::Active) => format!("{} - {expired}", counter("total - revoked")),
+    };
+    let mut args = vec![Arg::Id(org.into())];
+    if matches!(
+        query.status,
+        Some(TokenStatus::Expired | TokenStatus::Active)
+    ) {
+        args.push(Arg::Int(query.now.unix()));
+    }
+    (format!("SELECT {sql}"), args)
+}
+
 impl Listing {
     pub fn new(query: &TokenQuery, dialect: Dialect) -> Self {
         let mut conditions = filters(query, dialect);
-        let count_sql = matches!(query.page, PageRequest::Numbered { .. })
-            .then(|| format!("SELECT count(*) FROM tokens t {}", conditions.sql()));
-        let count_args = conditions.args.len();
+        let count = matches!(query.page, PageRequest::Numbered { .. })
+            .then(|| count_sql(query, dialect, &conditions));
 
         let sort = query.sort;
         let key_column = match sort.field {
@@ -270,30 +317,56 @@ impl Listing {
                 (*limit, 0)
             }
         };
-        let direction = if sort.descending { "DESC" } else { "ASC" };
-        let order = match key_column {
-            None => format!("t.id {direction}"),
-            Some(column) => format!("{column} {direction}, t.id {direction}"),
-        };
-        // The page's ids first, from the indexes alone; only then the joins, for those rows:
-        // an offset skips its rows before any join is made for them.
-        let page_sql = format!(
-            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.id IN \
-             (SELECT t.id FROM tokens t {} ORDER BY {order} LIMIT {} OFFSET {offset}) \
-             ORDER BY {order}",
-            conditions.sql(),
-            u64::from(limit) + 1,
-        );
         Self {
-            count_sql,
-            page_sql,
+            count,
+            filter_sql: conditions.sql(),
             args: conditions.args,
-            count_args,
+            key_column,
+            descending: sort.descending,
             limit,
+            offset,
         }
     }
 
-    /// The page the rows of `page_sql` make, with the cursor to the next one.
+    /// The query of the page, one row more than asked for (to tell whether another page
+    /// follows), binding every arg; `None` when the page lies past the last of `total` rows.
+    ///
+    /// An offset walks the index entries it skips, so a numbered page past the middle of the
+    /// list is read from its far end, in the opposite order: the last page costs what the
+    /// first does, and the middle one is the deepest walk. The rows still come in the list's
+    /// order. `total` must come from the same snapshot as the page.
+    pub fn page_sql(&self, total: Option<u64>) -> Option<String> {
+        let fetch = u64::from(self.limit) + 1;
+        let (reversed, limit, offset) = match total {
+            Some(total) if self.offset >= total => return None,
+            Some(total) if total - self.offset < self.offset => {
+                // Rows [offset, end) of the list are rows [total - end, total - offset) of the
+                // list read backwards.
+                let end = total.min(self.offset + fetch);
+                (true, end - self.offset, total - end)
+            }
+            _ => (false, fetch, self.offset),
+        };
+        let order = |descending: bool| {
+            let direction = if descending { "DESC" } else { "ASC" };
+            match self.key_column {
+                None => format!("t.id {direction}"),
+                Some(column) => format!("{column} {direction}, t.id {direction}"),
+            }
+        };
+        // The page's ids first, from the indexes alone; only then the joins, for those rows:
+        // an offset skips its rows before any join is made for them.
+        Some(format!(
+            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.id IN \
+             (SELECT t.id FROM tokens t {} ORDER BY {} LIMIT {limit} OFFSET {offset}) \
+             ORDER BY {}",
+            self.filter_sql,
+            order(self.descending != reversed),
+            order(self.descending),
+        ))
+    }
+
+    /// The page the rows of [`Listing::page_sql`] make, with the cursor to the next one.
     pub fn page(
         &self,
         query: &TokenQuery,

@@ -833,24 +833,37 @@ impl Store for PostgresStore {
 
     async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
         let listing = Listing::new(query, Dialect::Postgres);
-        let total = match &listing.count_sql {
-            Some(sql) => {
-                let total: i64 = bind(dynamic(sql.clone()), &listing.args[..listing.count_args])
-                    .fetch_one(&self.pool)
-                    .await?
-                    .try_get(0)?;
-                Some(u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?)
-            }
-            None => None,
+        let Some((count_sql, count_args)) = &listing.count else {
+            let rows = match listing.page_sql(None) {
+                Some(sql) => {
+                    bind(dynamic(sql), &listing.args)
+                        .fetch_all(&self.pool)
+                        .await?
+                }
+                None => Vec::new(),
+            };
+            return page_of(&listing, query, &rows, None);
         };
-        let rows = bind(dynamic(listing.page_sql.clone()), &listing.args)
-            .fetch_all(&self.pool)
+        // The count and the page read one snapshot: a deep page is found from the total.
+        let mut snapshot = self
+            .pool
+            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
-        let tokens = rows
-            .iter()
-            .map(token_view_from)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(listing.page(query, tokens, total))
+        let total: i64 = bind(dynamic(count_sql.clone()), count_args)
+            .fetch_one(&mut *snapshot)
+            .await?
+            .try_get(0)?;
+        let total = u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?;
+        let rows = match listing.page_sql(Some(total)) {
+            Some(sql) => {
+                bind(dynamic(sql), &listing.args)
+                    .fetch_all(&mut *snapshot)
+                    .await?
+            }
+            None => Vec::new(),
+        };
+        snapshot.commit().await?;
+        page_of(&listing, query, &rows, Some(total))
     }
 
     async fn revoke_token(
@@ -1110,6 +1123,20 @@ fn column<T>(
     pick: impl Fn(&Value) -> Option<T>,
 ) -> Vec<Option<T>> {
     rows.iter().map(|row| pick(&row[index])).collect()
+}
+
+/// The page that a listing's rows make.
+fn page_of(
+    listing: &Listing,
+    query: &TokenQuery,
+    rows: &[PgRow],
+    total: Option<u64>,
+) -> Result<TokenPage> {
+    let tokens = rows
+        .iter()
+        .map(token_view_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(listing.page(query, tokens, total))
 }
 
 /// Binds a listing's arguments.

@@ -30,6 +30,7 @@ use rows::{account_from, group_from, org_from, token_view_from};
 const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_listing_indexes.sql"),
+    include_str!("../../migrations/sqlite/0003_token_counts.sql"),
 ];
 
 const READERS: usize = 4;
@@ -1062,25 +1063,38 @@ fn read_values(row: &rusqlite::Row<'_>, table: Table) -> rusqlite::Result<Vec<tr
 
 fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
     let listing = Listing::new(query, Dialect::Sqlite);
-    let args: Vec<Value> = listing
-        .args
-        .iter()
+    // The count and the page read one snapshot: a deep page is found from the total.
+    let snapshot = conn.unchecked_transaction()?;
+    let total = match &listing.count {
+        Some((sql, args)) => Some(
+            snapshot
+                .prepare_cached(sql)?
+                .query_row(rusqlite::params_from_iter(values(args)), |row| {
+                    row.get::<_, u64>(0)
+                })?,
+        ),
+        None => None,
+    };
+    let tokens = match listing.page_sql(total) {
+        Some(sql) => snapshot
+            .prepare_cached(&sql)?
+            .query_map(
+                rusqlite::params_from_iter(values(&listing.args)),
+                token_view_from,
+            )?
+            .collect::<Result<Vec<_>, _>>()?,
+        None => Vec::new(),
+    };
+    snapshot.commit()?;
+    Ok(listing.page(query, tokens, total))
+}
+
+fn values(args: &[Arg]) -> Vec<Value> {
+    args.iter()
         .map(|arg| match arg {
             Arg::Int(value) => Value::Integer(*value),
             Arg::Text(value) => Value::Text(value.clone()),
             Arg::Id(id) => Value::Blob(id.as_bytes().to_vec()),
         })
-        .collect();
-    let total = match &listing.count_sql {
-        Some(sql) => Some(conn.prepare_cached(sql)?.query_row(
-            rusqlite::params_from_iter(&args[..listing.count_args]),
-            |row| row.get::<_, u64>(0),
-        )?),
-        None => None,
-    };
-    let mut stmt = conn.prepare_cached(&listing.page_sql)?;
-    let tokens = stmt
-        .query_map(rusqlite::params_from_iter(&args), token_view_from)?
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(listing.page(query, tokens, total))
+        .collect()
 }
