@@ -31,6 +31,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0001_init.sql"),
     include_str!("../../migrations/sqlite/0002_listing_indexes.sql"),
     include_str!("../../migrations/sqlite/0003_token_counts.sql"),
+    include_str!("../../migrations/sqlite/0004_group_index.sql"),
 ];
 
 const READERS: usize = 4;
