@@ -73,7 +73,9 @@ for store, limit in (("sqlite", 2.0), ("postgres", 5.0)):
                         ("last", "last page (numbered)"), ("cursor", "cursor page, halfway"),
                         ("name", "name=deploy (1 in 8 match)"),
                         ("name-rare", "name=laptop 4242 (a few match)"),
-                        ("status", "status=active"), ("owner", "owner, sort=-expires_at")):
+                        ("status", "status=active"), ("owner", "owner, sort=-expires_at"),
+                        ("group", "group (1 in 100 match)"),
+                        ("revoked", "status=revoked (1 in 20 match)")):
         got = wrk(f"{store}-list-{case}")
         if got:
             floor_text = f"{seek / 1e3:.1f} µs (keyset index seek, SQLite)" if seek else "–"

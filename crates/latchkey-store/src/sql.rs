@@ -225,9 +225,11 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
 }
 
 /// The SQL that counts a numbered listing's matches, and its arguments. A listing of a whole
-/// organization, by status or not, reads the organization's counters (`token_counts`) and at
-/// most its expired tokens; any other filter counts its matches.
+/// organization, by status or not, reads the organization's counters (`token_counts`,
+/// `token_expiry_counts`: see the migration that made them) and today's expired tokens; any
+/// other filter counts its matches.
 fn count_sql(query: &TokenQuery, dialect: Dialect, conditions: &Conditions) -> (String, Vec<Arg>) {
+    // Compared whole, so that a filter added later is counted, not overlooked.
     let whole_org = TokenQuery {
         org: query.org,
         status: query.status,
@@ -235,31 +237,38 @@ fn count_sql(query: &TokenQuery, dialect: Dialect, conditions: &Conditions) -> (
         page: query.page.clone(),
         ..TokenQuery::new(query.now)
     };
-    let Some(org) = query.org.filter(|_| whole_org == *query) else {
+    let Some(org_id) = query.org.filter(|_| whole_org == *query) else {
         return (
             format!("SELECT count(*) FROM tokens t {}", conditions.sql()),
             conditions.args.clone(),
         );
     };
-    let (org_param, now_param) = (dialect.param(1), dialect.param(2));
-    let counter = |column: &str| {
+    let (org, now) = (dialect.param(1), dialect.param(2));
+    let sum = |column: &str, table: &str, only: &str| {
         format!(
-            "(SELECT CAST(coalesce(sum({column}), 0) AS bigint) FROM token_counts \
-             WHERE org_id = {org_param})"
+            "(SELECT CAST(coalesce(sum({column}), 0) AS bigint) FROM {table} \
+             WHERE org_id = {org}{only})"
         )
     };
-    // Without the `+` of the filters: this count seeks the expired range of the index.
+    // Live tokens past their expiry: those of the days before today, and today's up to now.
     let expired = format!(
-        "(SELECT count(*) FROM tokens WHERE org_id = {org_param} AND revoked_at IS NULL \
-         AND expires_at <= {now_param})"
+        "({} + (SELECT count(*) FROM tokens WHERE org_id = {org} AND revoked_at IS NULL \
+         AND expires_at >= {now} / {DAY} * {DAY} AND expires_at <= {now}))",
+        sum(
+            "live",
+            "token_expiry_counts",
+            &format!(" AND day < {now} / {DAY}")
+        ),
     );
     let sql = match query.status {
-        None => counter("total"),
-        Some(TokenStatus::Revoked) => counter("revoked"),
+        None => sum("total", "token_counts", ""),
+        Some(TokenStatus::Revoked) => sum("revoked", "token_counts", ""),
         Some(TokenStatus::Expired) => expired,
-        Some(TokenStatus::Active) => format!("{} - {expired}", counter("total - revoked")),
+        Some(TokenStatus::Active) => {
+            format!("{} - {expired}", sum("total - revoked", "token_counts", ""))
+        }
     };
-    let mut args = vec![Arg::Id(org.into())];
+    let mut args = vec![Arg::Id(org_id.into())];
     if matches!(
         query.status,
         Some(TokenStatus::Expired | TokenStatus::Active)
@@ -268,6 +277,9 @@ fn count_sql(query: &TokenQuery, dialect: Dialect, conditions: &Conditions) -> (
     }
     (format!("SELECT {sql}"), args)
 }
+
+/// The length of the days `token_expiry_counts` counts by, in seconds.
+const DAY: i64 = 86_400;
 
 impl Listing {
     pub fn new(query: &TokenQuery, dialect: Dialect) -> Self {
