@@ -52,6 +52,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 const POOL_SIZE: u32 = 16;
 /// How long connecting to the server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A pooled connection idle longer than this is checked before it is used again.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 /// How many times a transaction PostgreSQL aborted is tried in all.
 const ATTEMPTS: u32 = 5;
 
@@ -182,6 +184,19 @@ impl PostgresStore {
         first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
+            // sqlx checks a connection with a round trip to the server each time it is taken
+            // from the pool: a list page took three, beside its own queries. Only a connection
+            // that sat idle a while (when a restart or a proxy's timeout may have closed it)
+            // is checked; one in steady use fails its next query like any broken connection.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > CHECK_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await.map_err(|error| match error {
