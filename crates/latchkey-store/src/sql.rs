@@ -137,6 +137,12 @@ pub(crate) struct Listing {
     limit: u32,
     offset: u64,
     dialect: Dialect,
+    /// Whether the best plan depends on the filters' values by orders of magnitude: a name
+    /// pattern, a scope, or a range over expiry or last use (a status compares expiry with
+    /// now) matches anything from no token to all of them, where ids, an owner or a group pick
+    /// the same plan whatever they are. A store that keeps one plan for any values (PostgreSQL's
+    /// prepared statements) should plan these for their own.
+    pub plan_for_values: bool,
 }
 
 /// A condition no row meets: for a text no stored name or scope can contain (a NUL, which
@@ -352,6 +358,16 @@ impl Listing {
             limit,
             offset,
             dialect,
+            plan_for_values: query.name_contains.is_some()
+                || query.scope.is_some()
+                || matches!(
+                    query.status,
+                    Some(TokenStatus::Active | TokenStatus::Expired)
+                )
+                || query.expires_before.is_some()
+                || query.expires_after.is_some()
+                || query.last_used_before.is_some()
+                || query.last_used_after.is_some(),
         }
     }
 

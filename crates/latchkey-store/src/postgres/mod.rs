@@ -122,15 +122,16 @@ fn dynamic(sql: String) -> Query<'static, Postgres, PgArguments> {
     sqlx::query(AssertSqlSafe(sql))
 }
 
-/// A listing's query, planned for its own arguments at every execution. A statement kept
-/// prepared is planned once for any arguments after five executions whenever PostgreSQL
-/// estimates that plan no costlier, and a listing's best plan depends on its arguments: for
+/// A listing's query. Kept prepared, a statement is planned once for any arguments after
+/// five executions whenever PostgreSQL estimates that plan no costlier, which saves planning
+/// and parsing each page (about a millisecond) where the plan does not depend on the values.
+/// Where it does ([`Listing::plan_for_values`]), the one plan is a trap: for
 /// `name_folded LIKE $2` in general, walking the organization's tokens in the page's order
 /// looks cheap, and for a name a few tokens have it reads the whole organization (1M tokens:
-/// over a second, where the trigram index answers in milliseconds). An unnamed statement is
-/// planned at each execution with its arguments.
-fn unprepared(sql: String) -> Query<'static, Postgres, PgArguments> {
-    sqlx::query(AssertSqlSafe(sql)).persistent(false)
+/// over half a second, where the trigram index answers in milliseconds). Such a listing runs
+/// as an unnamed statement, planned at each execution with its arguments.
+fn listing_query(listing: &Listing, sql: String) -> Query<'static, Postgres, PgArguments> {
+    sqlx::query(AssertSqlSafe(sql)).persistent(!listing.plan_for_values)
 }
 
 /// `url` without its password (in the user part or a `password=` parameter), to show.
@@ -862,7 +863,7 @@ impl Store for PostgresStore {
         let Some((count_sql, count_args)) = &listing.count else {
             let rows = match listing.page_sql(None) {
                 Some(sql) => {
-                    bind(unprepared(sql), &listing.args)
+                    bind(listing_query(&listing, sql), &listing.args)
                         .fetch_all(&self.pool)
                         .await?
                 }
@@ -875,14 +876,14 @@ impl Store for PostgresStore {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
-        let total: i64 = bind(unprepared(count_sql.clone()), count_args)
+        let total: i64 = bind(listing_query(&listing, count_sql.clone()), count_args)
             .fetch_one(&mut *snapshot)
             .await?
             .try_get(0)?;
         let total = u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?;
         let rows = match listing.page_sql(Some(total)) {
             Some(sql) => {
-                bind(unprepared(sql), &listing.args)
+                bind(listing_query(&listing, sql), &listing.args)
                     .fetch_all(&mut *snapshot)
                     .await?
             }
