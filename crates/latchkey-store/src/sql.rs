@@ -34,10 +34,11 @@ pub(crate) const TOKEN_VIEW_FROM: &str = "tokens t \
 /// The columns of [`TOKEN_VIEW_COLUMNS`] for PostgreSQL's listings, from [`LISTED_TOKEN_FROM`]:
 /// the creator's email, the organization's slug, the group's name and the owner's role are read
 /// by a subquery per row (each one primary-key lookup, NULL where the outer join finds nothing)
-/// rather than joined. The rows are the same. PostgreSQL plans a listing anew for each page (the
-/// best plan depends on the filters' values), and choosing an order for seven joined relations
-/// took 3-4 ms of planning a page, several times the page's execution; subqueries are planned
-/// one at a time, in a fraction of a millisecond.
+/// rather than joined. The rows are the same. PostgreSQL plans many listings anew at each
+/// execution (those whose plan depends on the filters' values, every new page number since the
+/// offset is in the text, any statement's first five runs on a connection), and choosing an
+/// order for seven joined relations took 3-4 ms of planning a page, several times the page's
+/// execution; subqueries are planned one at a time, in a fraction of a millisecond.
 const LISTED_TOKEN_COLUMNS: &str = "t.id, t.owner_id, t.created_by, t.org_id, t.account_wide, \
      t.group_id, t.name, t.scopes, t.token_type, t.hint, t.created_at, t.expires_at, t.last_used_at, \
      t.revoked_at, a.id, a.username, a.email, a.kind, a.is_root, a.created_at, \
