@@ -52,6 +52,8 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 const POOL_SIZE: u32 = 16;
 /// How long connecting to the server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+/// A pooled connection idle longer than this is checked before it is used again.
+const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 /// How many times a transaction PostgreSQL aborted is tried in all.
 const ATTEMPTS: u32 = 5;
 
@@ -120,6 +122,18 @@ fn dynamic(sql: String) -> Query<'static, Postgres, PgArguments> {
     sqlx::query(AssertSqlSafe(sql))
 }
 
+/// A listing's query. Kept prepared, a statement is planned once for any arguments after
+/// five executions whenever PostgreSQL estimates that plan no costlier, which saves planning
+/// and parsing each page (about a millisecond) where the plan does not depend on the values.
+/// Where it does ([`Listing::plan_for_values`]), the one plan is a trap: for
+/// `name_folded LIKE $2` in general, walking the organization's tokens in the page's order
+/// looks cheap, and for a name a few tokens have it reads the whole organization (1M tokens:
+/// over half a second, where the trigram index answers in milliseconds). Such a listing runs
+/// as an unnamed statement, planned at each execution with its arguments.
+fn listing_query(listing: &Listing, sql: String) -> Query<'static, Postgres, PgArguments> {
+    sqlx::query(AssertSqlSafe(sql)).persistent(!listing.plan_for_values)
+}
+
 /// `url` without its password (in the user part or a `password=` parameter), to show.
 pub fn redacted(url: &str) -> String {
     let authority = url.find("://").map_or(0, |at| at + 3);
@@ -171,6 +185,19 @@ impl PostgresStore {
         first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(POOL_SIZE)
+            // sqlx checks a connection with a round trip to the server each time it is taken
+            // from the pool: a list page took three, beside its own queries. Only a connection
+            // that sat idle a while (when a restart or a proxy's timeout may have closed it)
+            // is checked; one in steady use fails its next query like any broken connection.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > CHECK_IDLE_AFTER {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect_with(options.clone())
             .await?;
         MIGRATOR.run(&pool).await.map_err(|error| match error {
@@ -836,7 +863,7 @@ impl Store for PostgresStore {
         let Some((count_sql, count_args)) = &listing.count else {
             let rows = match listing.page_sql(None) {
                 Some(sql) => {
-                    bind(dynamic(sql), &listing.args)
+                    bind(listing_query(&listing, sql), &listing.args)
                         .fetch_all(&self.pool)
                         .await?
                 }
@@ -849,14 +876,14 @@ impl Store for PostgresStore {
             .pool
             .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
             .await?;
-        let total: i64 = bind(dynamic(count_sql.clone()), count_args)
+        let total: i64 = bind(listing_query(&listing, count_sql.clone()), count_args)
             .fetch_one(&mut *snapshot)
             .await?
             .try_get(0)?;
         let total = u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?;
         let rows = match listing.page_sql(Some(total)) {
             Some(sql) => {
-                bind(dynamic(sql), &listing.args)
+                bind(listing_query(&listing, sql), &listing.args)
                     .fetch_all(&mut *snapshot)
                     .await?
             }
