@@ -332,6 +332,68 @@ mod tests {
         cached.map(|c| (c.view.token.revoked_at.is_some(), c.view.token.last_used_at))
     }
 
+    #[test]
+    fn an_entry_is_fresh_for_its_ttl_and_never_after_the_clock_is_set_back() {
+        let at = Timestamp::from_unix(1_900_000_000);
+        assert!(fresh(at.unix(), 60, at));
+        assert!(fresh(at.unix(), 60, at.plus_seconds(59)));
+        assert!(!fresh(at.unix(), 60, at.plus_seconds(60)));
+        assert!(
+            !fresh(at.unix(), 60, at.plus_seconds(-1)),
+            "made in the future"
+        );
+        assert!(!fresh(at.unix(), 0, at), "a TTL of 0 caches nothing");
+        assert!(!fresh(i64::MIN, 60, Timestamp::MAX));
+    }
+
+    #[tokio::test]
+    async fn a_cached_verdict_is_the_policys_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("l.db")).unwrap();
+        let format = SecretFormat::default();
+        let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
+        let root = crate::bootstrap(&store, &clock, &format, None, None)
+            .await
+            .unwrap()
+            .expect("a root token");
+        let base = store.credential(root.hash()).await.unwrap().expect("found");
+        let now = clock.now();
+        let catalog = latchkey_core::ScopeCatalog::default();
+        let wanted = [Scopes::default(), catalog.parse(&["tokens:read"]).unwrap()];
+        let mut checked = 0;
+        for is_root in [false, true] {
+            for membership in [None, Some(Role::Viewer), Some(Role::Owner)] {
+                for revoked_at in [None, Some(now)] {
+                    for expires_at in [
+                        None,
+                        Some(now.plus_seconds(-1)),
+                        Some(now),
+                        Some(now.plus_seconds(1)),
+                    ] {
+                        let mut view = base.clone();
+                        view.owner.is_root = is_root;
+                        view.membership = membership;
+                        view.token.revoked_at = revoked_at;
+                        view.token.expires_at = expires_at;
+                        let cached = Cached::new(view.clone(), now);
+                        assert_eq!(cached.owner_role(), view.owner_role());
+                        for role in [None, Some(Role::Viewer), Some(Role::Admin)] {
+                            for required in &wanted {
+                                assert_eq!(
+                                    cached.verdict(role, required, now),
+                                    policy::verdict(&view.token, role, required, now),
+                                    "{view:?} {role:?} {required:?}"
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 3 * 2 * 4 * 3 * 2);
+    }
+
     #[tokio::test]
     async fn a_node_that_may_miss_invalidations_neither_answers_from_nor_fills_its_cache() {
         let dir = tempfile::tempdir().unwrap();
