@@ -41,15 +41,17 @@ impl Default for CacheConfig {
 /// A found credential as the cache keeps it.
 ///
 /// `repr(C)`, with what every hit reads first: a hit clones the `Arc` (so it touches the line
-/// of the reference counts anyway), and these fields share that line, where the view behind
-/// them spans seven lines of which a hit needs none. With a million tokens cached each line a
-/// hit reads is a miss to memory, the cost that dominates a verify.
+/// of the reference counts anyway), and these fields share that line or the next, where the
+/// view behind them spans seven lines of which a hit needs none. With a million tokens cached
+/// each line a hit reads is a miss to memory, the cost that dominates a verify.
 #[repr(C)]
 #[derive(Debug)]
 pub struct Cached {
     /// The last second a use was recorded for, so a token used a thousand times in a second
     /// takes the stamp lock once.
     last_stamp: AtomicI64,
+    /// `view.token.id`, for the stamp.
+    id: TokenId,
     /// The second it was read from the store, for the cache's TTL.
     inserted: i64,
     /// `view.token.expires_at` in seconds ([`i64::MAX`] for never).
@@ -65,6 +67,7 @@ impl Cached {
     fn new(view: TokenView, inserted: Timestamp) -> Self {
         Self {
             last_stamp: AtomicI64::new(i64::MIN),
+            id: view.token.id,
             inserted: inserted.unix(),
             expires_at: view.token.expires_at.map_or(i64::MAX, Timestamp::unix),
             revoked: view.token.revoked_at.is_some(),
@@ -123,10 +126,8 @@ pub struct Verifier {
     /// cache then answers nothing and takes nothing in.
     trusted: AtomicBool,
     /// Uses not yet written, in the order they came: an append is all the hot path pays (a
-    /// token adds one a second at most); the flusher keeps each token's latest. The entry
-    /// itself is kept, not its id: its reference count is on the line a hit has already read,
-    /// where the id is on another.
-    stamps: Mutex<Vec<(Arc<Cached>, Timestamp)>>,
+    /// token adds one a second at most); the flusher keeps each token's latest.
+    stamps: Mutex<Vec<(TokenId, Timestamp)>>,
     /// The TTLs of the configuration, in whole seconds.
     positive_ttl: u64,
     negative_ttl: u64,
@@ -197,10 +198,10 @@ impl Verifier {
     }
 
     /// Records a use in memory; the flusher writes it within a second.
-    pub fn stamp(&self, cached: &Arc<Cached>, now: Timestamp) {
+    pub fn stamp(&self, cached: &Cached, now: Timestamp) {
         if cached.last_stamp.swap(now.unix(), Ordering::Relaxed) != now.unix() {
             let mut stamps = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
-            stamps.push((Arc::clone(cached), now));
+            stamps.push((cached.id, now));
         }
     }
 
@@ -272,22 +273,18 @@ impl Verifier {
             let mut stamps = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
             mem::take(&mut *stamps)
         };
-        let mut latest: HashMap<TokenId, (Arc<Cached>, Timestamp)> =
-            HashMap::with_capacity(pending.len());
-        for (cached, at) in pending {
-            let slot = latest
-                .entry(cached.view.token.id)
-                .or_insert_with(|| (Arc::clone(&cached), at));
-            slot.1 = slot.1.max(at);
+        let mut latest: HashMap<TokenId, Timestamp> = HashMap::with_capacity(pending.len());
+        for (id, at) in pending {
+            let slot = latest.entry(id).or_insert(at);
+            *slot = (*slot).max(at);
         }
-        let batch: Vec<(TokenId, Timestamp)> =
-            latest.iter().map(|(id, (_, at))| (*id, *at)).collect();
+        let batch: Vec<(TokenId, Timestamp)> = latest.into_iter().collect();
         if let Err(error) = self.store.record_usage(&batch).await {
             // Put them back, so a passing failure loses nothing (the store keeps the latest).
             self.stamps
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .extend(latest.into_values());
+                .extend(batch);
             return Err(error);
         }
         Ok(())
