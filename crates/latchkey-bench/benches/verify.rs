@@ -13,7 +13,7 @@ use std::time::Duration;
 use criterion::{Criterion, criterion_group, criterion_main};
 use futures_util::FutureExt as _;
 use latchkey_bench::{bench_dir, bench_tokens};
-use latchkey_core::{ScopeCatalog, SecretFormat, SecretHash, SystemClock, secret};
+use latchkey_core::{Clock as _, ScopeCatalog, SecretFormat, SecretHash, SystemClock, secret};
 use latchkey_server::service::Service;
 use latchkey_server::verify::{CacheConfig, Verifier};
 use latchkey_store::SqliteStore;
@@ -71,9 +71,10 @@ fn verify(c: &mut Criterion) {
     );
     // Filled through the verifier itself, which records no use: what grows is the cache.
     let before = resident_heap();
+    let now = SystemClock.now();
     for secret in &every {
         runtime
-            .block_on(verifier.lookup(secret))
+            .block_on(verifier.lookup(secret, now))
             .expect("a lookup")
             .expect("a seeded token");
     }

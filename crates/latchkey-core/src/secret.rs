@@ -154,7 +154,14 @@ pub fn check(format: &SecretFormat, input: &str) -> Result<(), CoreError> {
         .strip_prefix("live_")
         .or_else(|| rest.strip_prefix("test_"))
         .ok_or_else(malformed)?;
-    if rest.len() != BODY_LEN + CHECKSUM_LEN || !rest.bytes().all(|b| b.is_ascii_alphanumeric()) {
+    // As an array of known length, every byte checked without an early exit: the compiler
+    // then unrolls and vectorises the check instead of branching at each of the 36 bytes.
+    let body: &[u8; BODY_LEN + CHECKSUM_LEN] =
+        rest.as_bytes().try_into().map_err(|_| malformed())?;
+    if !body
+        .iter()
+        .fold(true, |all, b| all & b.is_ascii_alphanumeric())
+    {
         return Err(malformed());
     }
     let (signed, sum) = input.split_at(input.len() - CHECKSUM_LEN);

@@ -113,8 +113,12 @@ impl Service {
 
     // --- authentication and verification -------------------------------------------------
 
-    async fn lookup(&self, secret: &str) -> Result<Option<Arc<Cached>>, LookupOutcome> {
-        match self.verifier.lookup(secret).await {
+    async fn lookup(
+        &self,
+        secret: &str,
+        now: Timestamp,
+    ) -> Result<Option<Arc<Cached>>, LookupOutcome> {
+        match self.verifier.lookup(secret, now).await {
             Ok(found) => Ok(found),
             Err(LookupError::Malformed) => Err(LookupOutcome::Malformed),
             Err(LookupError::Store(error)) => Err(LookupOutcome::Failed(error.into())),
@@ -124,7 +128,8 @@ impl Service {
     /// Turns a bearer secret into the principal it stands for.
     pub async fn authenticate(&self, bearer: Option<&str>) -> Result<Principal> {
         let secret = bearer.ok_or(Error::unauthenticated(AuthFailure::Missing))?;
-        let cached = match self.lookup(secret).await {
+        let now = self.now();
+        let cached = match self.lookup(secret, now).await {
             Ok(Some(cached)) => cached,
             Ok(None) => return Err(Error::unauthenticated(AuthFailure::NotFound)),
             Err(LookupOutcome::Malformed) => {
@@ -132,9 +137,8 @@ impl Service {
             }
             Err(LookupOutcome::Failed(error)) => return Err(error),
         };
-        let now = self.now();
         let view = &cached.view;
-        match policy::verdict(&view.token, view.owner_role(), &Scopes::default(), now) {
+        match cached.verdict(cached.owner_role(), &Scopes::default(), now) {
             VerifyCode::Valid => {}
             VerifyCode::Expired => return Err(Error::unauthenticated(AuthFailure::Expired)),
             VerifyCode::Revoked => return Err(Error::unauthenticated(AuthFailure::Revoked)),
@@ -155,7 +159,9 @@ impl Service {
         organization: Option<&Slug>,
     ) -> Result<Verification> {
         let required = self.catalog.parse(required)?;
-        let cached = match self.lookup(secret).await {
+        // One clock read for the cache's TTL and the token's expiry.
+        let now = self.now();
+        let cached = match self.lookup(secret, now).await {
             Ok(Some(cached)) => cached,
             Ok(None) => return Ok(Verification::bare(VerifyCode::NotFound)),
             Err(LookupOutcome::Malformed) => return Ok(Verification::bare(VerifyCode::Malformed)),
@@ -164,7 +170,7 @@ impl Service {
         let view = &cached.view;
         let token = &view.token;
         let role = match organization {
-            None => view.owner_role(),
+            None => cached.owner_role(),
             Some(slug) => match self.store.organization_by_slug(slug).await? {
                 Some(org) if token.reaches(org.id) => {
                     if view.owner.is_root {
@@ -176,8 +182,7 @@ impl Service {
                 _ => None,
             },
         };
-        let now = self.now();
-        let code = policy::verdict(token, role, &required, now);
+        let code = cached.verdict(role, &required, now);
         if matches!(code, VerifyCode::Valid | VerifyCode::Forbidden) {
             self.verifier.stamp(&cached, now);
         }

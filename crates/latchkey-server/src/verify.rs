@@ -5,9 +5,12 @@ use std::collections::HashMap;
 use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use latchkey_core::{SecretFormat, SecretHash, Timestamp, TokenId, TokenView, secret};
+use latchkey_core::policy;
+use latchkey_core::{
+    Role, Scopes, SecretFormat, SecretHash, Timestamp, TokenId, TokenView, VerifyCode, secret,
+};
 use latchkey_store::{Invalidation, Store, StoreError};
 use quick_cache::sync::Cache;
 use tokio::sync::mpsc;
@@ -17,9 +20,11 @@ use tokio::sync::mpsc;
 pub struct CacheConfig {
     /// How many secrets (found or not) the cache holds at most.
     pub capacity: usize,
-    /// The hard lifetime of a found entry: the backstop if an eviction is ever missed.
+    /// The hard lifetime of a found entry: the backstop if an eviction is ever missed. Kept
+    /// in whole seconds (of the clock verification reads anyway), a fraction dropped.
     pub positive_ttl: Duration,
-    /// How long "no such token" is remembered, to shield the store from repeated misses.
+    /// How long "no such token" is remembered, to shield the store from repeated misses; in
+    /// whole seconds too.
     pub negative_ttl: Duration,
 }
 
@@ -34,25 +39,82 @@ impl Default for CacheConfig {
 }
 
 /// A found credential as the cache keeps it.
+///
+/// `repr(C)`, with what every hit reads first: a hit clones the `Arc` (so it touches the line
+/// of the reference counts anyway), and these fields share that line or the next, where the
+/// view behind them spans seven lines of which a hit needs none. With a million tokens cached
+/// each line a hit reads is a miss to memory, the cost that dominates a verify.
+#[repr(C)]
 #[derive(Debug)]
 pub struct Cached {
-    pub view: TokenView,
-    inserted: Instant,
     /// The last second a use was recorded for, so a token used a thousand times in a second
     /// takes the stamp lock once.
     last_stamp: AtomicI64,
+    /// `view.token.id`, for the stamp.
+    id: TokenId,
+    /// The second it was read from the store, for the cache's TTL.
+    inserted: i64,
+    /// `view.token.expires_at` in seconds ([`i64::MAX`] for never).
+    expires_at: i64,
+    /// `view.token.revoked_at.is_some()`.
+    revoked: bool,
+    /// `view.owner_role()`.
+    owner_role: Option<Role>,
+    pub view: TokenView,
+}
+
+impl Cached {
+    fn new(view: TokenView, inserted: Timestamp) -> Self {
+        Self {
+            last_stamp: AtomicI64::new(i64::MIN),
+            id: view.token.id,
+            inserted: inserted.unix(),
+            expires_at: view.token.expires_at.map_or(i64::MAX, Timestamp::unix),
+            revoked: view.token.revoked_at.is_some(),
+            owner_role: view.owner_role(),
+            view,
+        }
+    }
+
+    /// The role the owner acts with in the token's organization: `view.owner_role()`.
+    pub fn owner_role(&self) -> Option<Role> {
+        self.owner_role
+    }
+
+    /// [`policy::verdict`] for this token, answered from the fields above when no scope is
+    /// required (the common case), so that the view is not read at all.
+    pub fn verdict(&self, role: Option<Role>, required: &Scopes, now: Timestamp) -> VerifyCode {
+        if self.revoked {
+            VerifyCode::Revoked
+        } else if self.expires_at <= now.unix() {
+            VerifyCode::Expired
+        } else if !required.is_empty() {
+            policy::verdict(&self.view.token, role, required, now)
+        } else if role.is_some() {
+            VerifyCode::Valid
+        } else {
+            VerifyCode::Forbidden
+        }
+    }
+}
+
+/// Whether an entry made at second `inserted` is younger than `ttl` seconds at `now`. An entry
+/// from the future (the wall clock was set back) is not: the TTL is a hard limit, which a
+/// clock step must not stretch.
+fn fresh(inserted: i64, ttl: u64, now: Timestamp) -> bool {
+    u64::try_from(now.unix().wrapping_sub(inserted)).is_ok_and(|age| age < ttl)
 }
 
 #[derive(Clone)]
 enum Entry {
     Found(Arc<Cached>),
-    Missing(Instant),
+    /// No token has the secret, as of this second.
+    Missing(i64),
 }
 
 pub struct Verifier {
     store: Arc<dyn Store>,
     format: SecretFormat,
-    config: CacheConfig,
     cache: Cache<SecretHash, Entry>,
     /// Bumped by every eviction, so a lookup that raced one does not put back what it read. A
     /// plain atomic: a hit only loads it, and shares no lock with other cores.
@@ -66,6 +128,9 @@ pub struct Verifier {
     /// Uses not yet written, in the order they came: an append is all the hot path pays (a
     /// token adds one a second at most); the flusher keeps each token's latest.
     stamps: Mutex<Vec<(TokenId, Timestamp)>>,
+    /// The TTLs of the configuration, in whole seconds.
+    positive_ttl: u64,
+    negative_ttl: u64,
 }
 
 impl Verifier {
@@ -74,7 +139,8 @@ impl Verifier {
             store,
             format,
             cache: Cache::new(config.capacity.max(1)),
-            config,
+            positive_ttl: config.positive_ttl.as_secs(),
+            negative_ttl: config.negative_ttl.as_secs(),
             epoch: AtomicU64::new(0),
             gate: RwLock::new(()),
             trusted: AtomicBool::new(true),
@@ -86,9 +152,14 @@ impl Verifier {
         &self.format
     }
 
-    /// The credential a secret belongs to. `Err(Malformed)` before any lookup when the secret
+    /// The credential a secret belongs to, `now` being the caller's clock (one read serves the
+    /// cache's TTL and the token's expiry). `Err(Malformed)` before any lookup when the secret
     /// is not of this server's format; `Ok(None)` when no token has it.
-    pub async fn lookup(&self, secret: &str) -> Result<Option<Arc<Cached>>, LookupError> {
+    pub async fn lookup(
+        &self,
+        secret: &str,
+        now: Timestamp,
+    ) -> Result<Option<Arc<Cached>>, LookupError> {
         secret::check(&self.format, secret).map_err(|_| LookupError::Malformed)?;
         let hash = SecretHash::of(secret);
         // The epoch before the trust: whatever stops the trust bumps the epoch after, so a
@@ -96,10 +167,10 @@ impl Verifier {
         let epoch = self.epoch.load(Ordering::Acquire);
         let trusted = self.trusted.load(Ordering::Acquire);
         match self.cache.get(&hash).filter(|_| trusted) {
-            Some(Entry::Found(cached)) if cached.inserted.elapsed() < self.config.positive_ttl => {
+            Some(Entry::Found(cached)) if fresh(cached.inserted, self.positive_ttl, now) => {
                 return Ok(Some(cached));
             }
-            Some(Entry::Missing(at)) if at.elapsed() < self.config.negative_ttl => return Ok(None),
+            Some(Entry::Missing(at)) if fresh(at, self.negative_ttl, now) => return Ok(None),
             _ => {}
         }
         let found = self
@@ -108,12 +179,8 @@ impl Verifier {
             .await
             .map_err(LookupError::Store)?;
         let entry = match found {
-            Some(view) => Entry::Found(Arc::new(Cached {
-                view,
-                inserted: Instant::now(),
-                last_stamp: AtomicI64::new(i64::MIN),
-            })),
-            None => Entry::Missing(Instant::now()),
+            Some(view) => Entry::Found(Arc::new(Cached::new(view, now))),
+            None => Entry::Missing(now.unix()),
         };
         {
             // Checked and inserted under the read lock, so an eviction (which holds the write
@@ -134,7 +201,7 @@ impl Verifier {
     pub fn stamp(&self, cached: &Cached, now: Timestamp) {
         if cached.last_stamp.swap(now.unix(), Ordering::Relaxed) != now.unix() {
             let mut stamps = self.stamps.lock().unwrap_or_else(|p| p.into_inner());
-            stamps.push((cached.view.token.id, now));
+            stamps.push((cached.id, now));
         }
     }
 
@@ -254,8 +321,74 @@ mod tests {
 
     /// What a lookup answers: the token's revocation and last use, if it is found.
     async fn seen(verifier: &Verifier, secret: &Secret) -> Option<(bool, Option<Timestamp>)> {
-        let cached = verifier.lookup(secret.expose()).await.expect("a lookup");
+        let now = Timestamp::from_unix(1_900_000_000);
+        let cached = verifier
+            .lookup(secret.expose(), now)
+            .await
+            .expect("a lookup");
         cached.map(|c| (c.view.token.revoked_at.is_some(), c.view.token.last_used_at))
+    }
+
+    #[test]
+    fn an_entry_is_fresh_for_its_ttl_and_never_after_the_clock_is_set_back() {
+        let at = Timestamp::from_unix(1_900_000_000);
+        assert!(fresh(at.unix(), 60, at));
+        assert!(fresh(at.unix(), 60, at.plus_seconds(59)));
+        assert!(!fresh(at.unix(), 60, at.plus_seconds(60)));
+        assert!(
+            !fresh(at.unix(), 60, at.plus_seconds(-1)),
+            "made in the future"
+        );
+        assert!(!fresh(at.unix(), 0, at), "a TTL of 0 caches nothing");
+        assert!(!fresh(i64::MIN, 60, Timestamp::MAX));
+    }
+
+    #[tokio::test]
+    async fn a_cached_verdict_is_the_policys_verdict() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("l.db")).unwrap();
+        let format = SecretFormat::default();
+        let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
+        let root = crate::bootstrap(&store, &clock, &format, None, None)
+            .await
+            .unwrap()
+            .expect("a root token");
+        let base = store.credential(root.hash()).await.unwrap().expect("found");
+        let now = clock.now();
+        let catalog = latchkey_core::ScopeCatalog::default();
+        let wanted = [Scopes::default(), catalog.parse(&["tokens:read"]).unwrap()];
+        let mut checked = 0;
+        for is_root in [false, true] {
+            for membership in [None, Some(Role::Viewer), Some(Role::Owner)] {
+                for revoked_at in [None, Some(now)] {
+                    for expires_at in [
+                        None,
+                        Some(now.plus_seconds(-1)),
+                        Some(now),
+                        Some(now.plus_seconds(1)),
+                    ] {
+                        let mut view = base.clone();
+                        view.owner.is_root = is_root;
+                        view.membership = membership;
+                        view.token.revoked_at = revoked_at;
+                        view.token.expires_at = expires_at;
+                        let cached = Cached::new(view.clone(), now);
+                        assert_eq!(cached.owner_role(), view.owner_role());
+                        for role in [None, Some(Role::Viewer), Some(Role::Admin)] {
+                            for required in &wanted {
+                                assert_eq!(
+                                    cached.verdict(role, required, now),
+                                    policy::verdict(&view.token, role, required, now),
+                                    "{view:?} {role:?} {required:?}"
+                                );
+                                checked += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        assert_eq!(checked, 2 * 3 * 2 * 4 * 3 * 2);
     }
 
     #[tokio::test]
@@ -273,7 +406,7 @@ mod tests {
 
         // Changes another node made, unheard: the cache answers as it was.
         let id = verifier
-            .lookup(old.expose())
+            .lookup(old.expose(), clock.now())
             .await
             .unwrap()
             .unwrap()

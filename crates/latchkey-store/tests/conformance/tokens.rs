@@ -69,6 +69,14 @@ pub async fn token_view_names_owner_creator_org_and_group(store: &dyn Store) {
     assert_eq!(own_view.organization, slug("acme"));
     assert_eq!(own_view.group, None);
 
+    // Found by its secret, each token reads the same, whoever minted it.
+    for minted in [&for_robot, &everywhere, &own] {
+        assert_eq!(
+            store.credential(minted.hash()).await.unwrap(),
+            Some(view(store, minted.id()).await)
+        );
+    }
+
     assert_eq!(store.token(TokenId::new()).await.unwrap(), None);
 }
 
