@@ -130,6 +130,17 @@ pub enum TokenStatus {
 }
 
 impl TokenStatus {
+    /// The status of a token revoked or not, expiring at `expires_at` (`None`: never), at `now`.
+    pub fn of(revoked: bool, expires_at: Option<Timestamp>, now: Timestamp) -> Self {
+        if revoked {
+            Self::Revoked
+        } else if expires_at.is_some_and(|at| at <= now) {
+            Self::Expired
+        } else {
+            Self::Active
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
@@ -186,13 +197,7 @@ pub struct Token {
 
 impl Token {
     pub fn status(&self, now: Timestamp) -> TokenStatus {
-        if self.revoked_at.is_some() {
-            TokenStatus::Revoked
-        } else if self.expires_at.is_some_and(|at| at <= now) {
-            TokenStatus::Expired
-        } else {
-            TokenStatus::Active
-        }
+        TokenStatus::of(self.revoked_at.is_some(), self.expires_at, now)
     }
 
     /// Whether the token acts in `org` at all.

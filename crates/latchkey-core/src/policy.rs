@@ -367,8 +367,19 @@ pub fn verdict(
     required: &Scopes,
     now: Timestamp,
 ) -> VerifyCode {
+    verdict_for_status(token.status(now), token, owner_role, required)
+}
+
+/// [`verdict`] for a token whose status is already known (a cache keeps it apart, so that a
+/// verification that requires no scope reads nothing of the token itself).
+pub fn verdict_for_status(
+    status: crate::model::TokenStatus,
+    token: &Token,
+    owner_role: Option<Role>,
+    required: &Scopes,
+) -> VerifyCode {
     use crate::model::TokenStatus;
-    match token.status(now) {
+    match status {
         TokenStatus::Revoked => VerifyCode::Revoked,
         TokenStatus::Expired => VerifyCode::Expired,
         TokenStatus::Active => match owner_role {

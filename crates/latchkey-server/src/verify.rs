@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use latchkey_core::policy;
 use latchkey_core::{
-    Role, Scopes, SecretFormat, SecretHash, Timestamp, TokenId, TokenView, VerifyCode, secret,
+    Role, Scopes, SecretFormat, SecretHash, Timestamp, TokenId, TokenStatus, TokenView, VerifyCode,
+    secret,
 };
 use latchkey_store::{Invalidation, Store, StoreError};
 use quick_cache::sync::Cache;
@@ -54,8 +55,8 @@ pub struct Cached {
     id: TokenId,
     /// The second it was read from the store, for the cache's TTL.
     inserted: i64,
-    /// `view.token.expires_at` in seconds ([`i64::MAX`] for never).
-    expires_at: i64,
+    /// `view.token.expires_at`.
+    expires_at: Option<Timestamp>,
     /// `view.token.revoked_at.is_some()`.
     revoked: bool,
     /// `view.owner_role()`.
@@ -69,7 +70,7 @@ impl Cached {
             last_stamp: AtomicI64::new(i64::MIN),
             id: view.token.id,
             inserted: inserted.unix(),
-            expires_at: view.token.expires_at.map_or(i64::MAX, Timestamp::unix),
+            expires_at: view.token.expires_at,
             revoked: view.token.revoked_at.is_some(),
             owner_role: view.owner_role(),
             view,
@@ -81,20 +82,11 @@ impl Cached {
         self.owner_role
     }
 
-    /// [`policy::verdict`] for this token, answered from the fields above when no scope is
-    /// required (the common case), so that the view is not read at all.
+    /// [`policy::verdict`] for this token, its status judged from the fields above: the view
+    /// is read only when a scope is required.
     pub fn verdict(&self, role: Option<Role>, required: &Scopes, now: Timestamp) -> VerifyCode {
-        if self.revoked {
-            VerifyCode::Revoked
-        } else if self.expires_at <= now.unix() {
-            VerifyCode::Expired
-        } else if !required.is_empty() {
-            policy::verdict(&self.view.token, role, required, now)
-        } else if role.is_some() {
-            VerifyCode::Valid
-        } else {
-            VerifyCode::Forbidden
-        }
+        let status = TokenStatus::of(self.revoked, self.expires_at, now);
+        policy::verdict_for_status(status, &self.view.token, role, required)
     }
 }
 
