@@ -19,8 +19,8 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW_COLUMNS,
-    TOKEN_VIEW_FROM, UNUSED,
+    ACCOUNT_COLUMNS, Arg, CREDENTIAL_VIEW_COLUMNS, CREDENTIAL_VIEW_FROM, Dialect, Listing, NEVER,
+    ORG_COLUMNS, TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM, UNUSED,
 };
 use crate::transfer::{self, Batch, Batcher, Counts, Export, Kind, Table};
 use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, StoreError};
@@ -819,23 +819,11 @@ impl Store for SqliteStore {
     }
 
     async fn credential(&self, hash: SecretHash) -> Result<Option<TokenView>> {
-        // Written once: this is the read of every verification that misses the cache. Most
-        // tokens are minted by their owner, whose row the owner's join has just read: the
-        // creator's email is looked up apart only for the others, which saves one join (two
-        // B-tree descents, the account id index and the table) on most misses.
+        // Written once: this is the read of every verification that misses the cache.
         static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            const CREATOR_JOIN: &str = "JOIN accounts c ON c.id = t.created_by ";
-            assert!(
-                TOKEN_VIEW_COLUMNS.contains(" c.email,") && TOKEN_VIEW_FROM.contains(CREATOR_JOIN),
-                "the view's creator column or join changed: rewrite this query with it"
-            );
-            let columns = TOKEN_VIEW_COLUMNS.replace(
-                " c.email,",
-                " CASE WHEN t.created_by = t.owner_id THEN a.email \
-                 ELSE (SELECT email FROM accounts WHERE id = t.created_by) END,",
-            );
-            let from = TOKEN_VIEW_FROM.replace(CREATOR_JOIN, "");
-            format!("SELECT {columns} FROM {from} WHERE t.hash = ?1")
+            format!(
+                "SELECT {CREDENTIAL_VIEW_COLUMNS} FROM {CREDENTIAL_VIEW_FROM} WHERE t.hash = ?1"
+            )
         });
         self.point_read(move |conn| {
             Ok(conn
