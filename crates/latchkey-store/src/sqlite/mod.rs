@@ -32,6 +32,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0002_listing_indexes.sql"),
     include_str!("../../migrations/sqlite/0003_token_counts.sql"),
     include_str!("../../migrations/sqlite/0004_group_index.sql"),
+    include_str!("../../migrations/sqlite/0005_owner_index_only.sql"),
 ];
 
 const READERS: usize = 4;
