@@ -538,6 +538,71 @@ pub async fn numbered_pages_partition_the_list_with_exact_total(store: &dyn Stor
     }
 }
 
+/// Numbered pages of a list longer than a thousand tokens, near its start (which a store may
+/// read with its count in one statement), deep (read after the count) and past its middle
+/// (read from the far end), are the pages of the keyset walk, each with the walk's total.
+pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
+    const TOKENS: usize = 1_500;
+    const PER_PAGE: u32 = 100;
+    let alice = person(store, "alice").await;
+    let bob = person(store, "bob").await;
+    let acme = org(store, "acme", &alice).await;
+    join(store, &acme, &bob, Role::Member).await;
+    let minted: Vec<Minted> = (0..TOKENS)
+        .map(|n| {
+            let owner = if n % 3 == 0 { &bob } else { &alice };
+            // 7919 is prime to 1500: every name once, in an order unlike the ids'.
+            let name = format!("deep {:04}", n * 7919 % TOKENS);
+            let expiry = if n % 10 == 0 { -100 } else { 1_000 + n as i64 };
+            mint(owner, &acme, &name)
+                .expires(Some(now_plus(expiry)))
+                .build()
+        })
+        .collect();
+    let revoked: Vec<TokenId> = minted.iter().step_by(17).map(Minted::id).collect();
+    store
+        .insert_tokens(minted.iter().map(|m| (m.token.clone(), m.hash())).collect())
+        .await
+        .expect("insert the tokens");
+    for id in revoked {
+        store.revoke_token(id, now()).await.expect("revoke");
+    }
+
+    let mut whole_org = everything();
+    whole_org.org = Some(acme.id);
+    let mut active = whole_org.clone();
+    active.status = Some(TokenStatus::Active);
+    // Not a whole organization's listing: counted from its matches, not from the counters.
+    let mut filtered = whole_org.clone();
+    filtered.exclude_account_wide = true;
+    for base in [whole_org, active, filtered] {
+        for sort in ["-created_at", "name", "-expires_at"] {
+            let mut query = base.clone();
+            query.sort = sort.parse().expect("a sort");
+            let label = format!("{:?} by {sort}", base.status);
+            let walked: Vec<TokenView> = walk(store, &query, PER_PAGE, &label)
+                .await
+                .into_iter()
+                .flat_map(|page| page.tokens)
+                .collect();
+            assert!(walked.len() > 1_000, "{label}: a long list");
+            let pages = walked.len().div_ceil(PER_PAGE as usize) as u32;
+            let mut seen = Vec::new();
+            for number in 1..=pages + 1 {
+                query.page = numbered(number, PER_PAGE);
+                let page = store.list_tokens(&query).await.expect("list a page");
+                assert_eq!(
+                    page.total,
+                    Some(walked.len() as u64),
+                    "{label}: the total of page {number}"
+                );
+                seen.extend(page.tokens);
+            }
+            assert_eq!(seen, walked, "{label}: the numbered pages in turn");
+        }
+    }
+}
+
 /// Checks that the total of every whole-organization listing (from the counters) is the number
 /// of tokens a keyset walk of the same listing finds, judged now, days before (when nothing
 /// has expired) and days after (when the fixture's expiries lie on days before "today").

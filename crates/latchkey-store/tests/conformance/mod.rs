@@ -102,6 +102,7 @@ macro_rules! conformance_tests {
             listing::status_is_judged_at_the_querys_now,
             listing::every_sort_orders_every_token,
             listing::numbered_pages_partition_the_list_with_exact_total,
+            listing::deep_numbered_pages_are_the_keyset_walk,
             listing::organization_totals_follow_every_write,
             listing::keyset_pages_partition_the_list_and_the_last_has_no_cursor,
             listing::empty_listing_has_no_cursor,
