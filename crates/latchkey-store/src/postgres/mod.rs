@@ -806,10 +806,8 @@ impl Store for PostgresStore {
 
     async fn insert_token(&self, token: &Token, hash: SecretHash) -> Result<()> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
-            insert_token(&mut tx, token, hash).await?;
-            tx.commit().await?;
-            Ok(())
+            let mut conn = self.pool.acquire().await?;
+            insert_token(&mut conn, token, hash).await
         })
         .await
     }
@@ -1201,8 +1199,10 @@ fn bind(
     query
 }
 
+/// Inserts a token and its scopes, in one statement: a mint is one round trip, and on its own
+/// (outside a transaction) one commit.
 async fn insert_token(
-    tx: &mut PgConnection,
+    conn: &mut PgConnection,
     token: &Token,
     hash: SecretHash,
 ) -> Result<(), TxError> {
@@ -1211,52 +1211,38 @@ async fn insert_token(
         Reach::Organization => (false, None),
         Reach::Group(group) => (false, Some(id(group))),
     };
+    let scopes: Vec<&str> = token.scopes.iter().map(|scope| scope.as_str()).collect();
     // Key-share locks on what the token needs: whatever deletes one of them waits for this
-    // transaction, and this one waits for it (and then finds it gone).
-    sqlx::query("SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR KEY SHARE")
-        .bind(id(token.org))
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| not_found(NO_ORG))?;
-    let accounts = sqlx::query(
-        "SELECT id, is_root FROM accounts WHERE id = ANY($1) AND deleted_at IS NULL
-         ORDER BY id FOR KEY SHARE",
-    )
-    .bind([id(token.owner), id(token.created_by)])
-    .fetch_all(&mut *tx)
-    .await?;
-    let mut owner_is_root = None;
-    for row in &accounts {
-        if row.try_get::<Uuid, _>(0)? == id(token.owner) {
-            owner_is_root = Some(row.try_get::<bool, _>(1)?);
-        }
-    }
-    let owner_is_root = owner_is_root.ok_or_else(|| not_found(NO_OWNER))?;
-    if !owner_is_root {
-        sqlx::query(
-            "SELECT 1 FROM memberships WHERE org_id = $1 AND account_id = $2 FOR KEY SHARE",
-        )
-        .bind(id(token.org))
-        .bind(id(token.owner))
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| not_found(NOT_A_MEMBER))?;
-    }
-    if let Some(group) = group {
-        sqlx::query(
-            "SELECT 1 FROM groups WHERE id = $1 AND org_id = $2 AND deleted_at IS NULL FOR KEY SHARE",
-        )
-        .bind(group)
-        .bind(id(token.org))
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| not_found(NO_GROUP))?;
-    }
-    sqlx::query(
-        "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide, group_id, name,
-                             scopes, token_type, created_at, expires_at, last_used_at, revoked_at,
-                             name_folded)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
+    // statement's transaction, and this one waits for it (and then finds it gone). The token
+    // is written only when everything it needs is there; the checks say what was missing.
+    let checks = sqlx::query(
+        "WITH org AS (
+             SELECT 1 FROM organizations WHERE id = $6 AND deleted_at IS NULL FOR KEY SHARE
+         ), people AS (
+             SELECT id, is_root FROM accounts WHERE id IN ($4, $5) AND deleted_at IS NULL
+             ORDER BY id FOR KEY SHARE
+         ), member AS (
+             SELECT 1 FROM memberships WHERE org_id = $6 AND account_id = $4 FOR KEY SHARE
+         ), grp AS (
+             SELECT 1 FROM groups WHERE id = $8 AND org_id = $6 AND deleted_at IS NULL
+             FOR KEY SHARE
+         ), checks AS (
+             SELECT EXISTS (SELECT 1 FROM org) AS org,
+                    EXISTS (SELECT 1 FROM people WHERE id = $4) AS owner,
+                    EXISTS (SELECT 1 FROM people WHERE id = $4 AND is_root)
+                        OR EXISTS (SELECT 1 FROM member) AS member,
+                    $8::uuid IS NULL OR EXISTS (SELECT 1 FROM grp) AS grp
+         ), inserted AS (
+             INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide,
+                                 group_id, name, scopes, token_type, created_at, expires_at,
+                                 last_used_at, revoked_at, name_folded)
+             SELECT $1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16
+             FROM checks WHERE org AND owner AND member AND grp
+             RETURNING id
+         ), scoped AS (
+             INSERT INTO token_scopes (scope, token_id) SELECT unnest($17::text[]), id FROM inserted
+         )
+         SELECT org, owner, member, grp FROM checks",
     )
     .bind(id(token.id))
     .bind(&hash.0[..])
@@ -1274,7 +1260,8 @@ async fn insert_token(
     .bind(token.last_used_at.map_or(UNUSED, Timestamp::unix))
     .bind(token.revoked_at.map(Timestamp::unix))
     .bind(token.name.as_str().to_lowercase())
-    .execute(&mut *tx)
+    .bind(&scopes)
+    .fetch_one(conn)
     .await
     .map_err(conflict_on_unique(|| {
         format!(
@@ -1282,13 +1269,16 @@ async fn insert_token(
             token.name
         )
     }))?;
-    let scopes: Vec<&str> = token.scopes.iter().map(|scope| scope.as_str()).collect();
-    if !scopes.is_empty() {
-        sqlx::query("INSERT INTO token_scopes (scope, token_id) SELECT unnest($1::text[]), $2")
-            .bind(&scopes)
-            .bind(id(token.id))
-            .execute(tx)
-            .await?;
+    let missing = [
+        ("org", NO_ORG),
+        ("owner", NO_OWNER),
+        ("member", NOT_A_MEMBER),
+        ("grp", NO_GROUP),
+    ];
+    for (check, message) in missing {
+        if !checks.try_get::<bool, _>(check)? {
+            return Err(not_found(message));
+        }
     }
     Ok(())
 }
