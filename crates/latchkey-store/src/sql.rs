@@ -61,7 +61,8 @@ pub(crate) const CREDENTIAL_VIEW_FROM: &str = concat!(
     org_group_membership_joins!()
 );
 
-/// The columns of [`TOKEN_VIEW_COLUMNS`] for PostgreSQL's listings, from [`LISTED_TOKEN_FROM`]:
+/// The columns of [`TOKEN_VIEW_COLUMNS`] as PostgreSQL reads every token view (a page, a token
+/// by id, a secret's), from [`PG_TOKEN_VIEW_FROM`]:
 /// the creator's email, the organization's slug, the group's name and the owner's role are read
 /// by a subquery per row (each one primary-key lookup, NULL where the outer join finds nothing)
 /// rather than joined. The rows are the same. PostgreSQL plans many listings anew at each
@@ -69,14 +70,14 @@ pub(crate) const CREDENTIAL_VIEW_FROM: &str = concat!(
 /// offset is in the text, any statement's first five runs on a connection), and choosing an
 /// order for seven joined relations took 3-4 ms of planning a page, several times the page's
 /// execution; subqueries are planned one at a time, in a fraction of a millisecond.
-const LISTED_TOKEN_COLUMNS: &str = concat!(
+const PG_TOKEN_VIEW_COLUMNS: &str = concat!(
     token_and_owner_columns!(),
     ", (SELECT c.email FROM accounts c WHERE c.id = t.created_by), \
      (SELECT o.slug FROM organizations o WHERE o.id = t.org_id), \
      (SELECT g.name FROM groups g WHERE g.id = t.group_id), \
      (SELECT m.role FROM memberships m WHERE m.org_id = t.org_id AND m.account_id = t.owner_id)"
 );
-const LISTED_TOKEN_FROM: &str = "tokens t JOIN accounts a ON a.id = t.owner_id";
+const PG_TOKEN_VIEW_FROM: &str = "tokens t JOIN accounts a ON a.id = t.owner_id";
 
 /// Where the two stores' SQL differs, as far as listing goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -98,12 +99,12 @@ impl Dialect {
         }
     }
 
-    /// The columns and FROM clause of a listed page's rows, as [`TOKEN_VIEW_COLUMNS`] and
-    /// [`TOKEN_VIEW_FROM`] read them.
-    fn listed_view(self) -> (&'static str, &'static str) {
+    /// The columns and FROM clause of a token view's row in this dialect, as
+    /// [`TOKEN_VIEW_COLUMNS`] and [`TOKEN_VIEW_FROM`] read them.
+    pub(crate) fn token_view(self) -> (&'static str, &'static str) {
         match self {
             Self::Sqlite => (TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM),
-            Self::Postgres => (LISTED_TOKEN_COLUMNS, LISTED_TOKEN_FROM),
+            Self::Postgres => (PG_TOKEN_VIEW_COLUMNS, PG_TOKEN_VIEW_FROM),
         }
     }
 
@@ -493,7 +494,7 @@ impl Listing {
         };
         // The page's ids first, from the indexes alone; only then the joins, for those rows:
         // an offset skips its rows before any join is made for them.
-        let (columns, from) = self.dialect.listed_view();
+        let (columns, from) = self.dialect.token_view();
         format!(
             "SELECT {columns} FROM {from} WHERE t.id IN \
              (SELECT t.id FROM tokens t {} ORDER BY {} LIMIT {limit} OFFSET {offset}) \

@@ -36,8 +36,7 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW_COLUMNS,
-    TOKEN_VIEW_FROM, UNUSED,
+    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, UNUSED,
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
 use crate::{
@@ -120,6 +119,12 @@ fn id(id: impl Into<Uuid>) -> Uuid {
 /// A query built at run time (from the shared column lists or a listing).
 fn dynamic(sql: String) -> Query<'static, Postgres, PgArguments> {
     sqlx::query(AssertSqlSafe(sql))
+}
+
+/// The views of the tokens `condition` (over `tokens t`) selects.
+fn token_views(condition: &str) -> String {
+    let (columns, from) = Dialect::Postgres.token_view();
+    format!("SELECT {columns} FROM {from} WHERE {condition}")
 }
 
 /// A listing's query. Kept prepared, a statement is planned once for any arguments after
@@ -281,14 +286,12 @@ async fn view_by_id(
     conn: &mut PgConnection,
     token: TokenId,
 ) -> Result<Option<TokenView>, sqlx::Error> {
-    dynamic(format!(
-        "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.id = $1"
-    ))
-    .bind(id(token))
-    .fetch_optional(conn)
-    .await?
-    .map(|row| token_view_from(&row))
-    .transpose()
+    dynamic(token_views("t.id = $1"))
+        .bind(id(token))
+        .fetch_optional(conn)
+        .await?
+        .map(|row| token_view_from(&row))
+        .transpose()
 }
 
 /// Locks `org`'s memberships until the transaction ends and returns them: whoever changes who
@@ -835,9 +838,8 @@ impl Store for PostgresStore {
         owner: AccountId,
         name: &TokenName,
     ) -> Result<Option<TokenView>> {
-        let row = dynamic(format!(
-            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM}
-             WHERE t.owner_id = $1 AND t.name = $2 AND t.revoked_at IS NULL"
+        let row = dynamic(token_views(
+            "t.owner_id = $1 AND t.name = $2 AND t.revoked_at IS NULL",
         ))
         .bind(id(owner))
         .bind(name.as_str())
@@ -847,12 +849,10 @@ impl Store for PostgresStore {
     }
 
     async fn credential(&self, hash: SecretHash) -> Result<Option<TokenView>> {
-        let row = dynamic(format!(
-            "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.hash = $1"
-        ))
-        .bind(&hash.0[..])
-        .fetch_optional(&self.pool)
-        .await?;
+        let row = dynamic(token_views("t.hash = $1"))
+            .bind(&hash.0[..])
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|row| token_view_from(&row)).transpose()?)
     }
 
