@@ -7,21 +7,45 @@ use latchkey_core::{
     Account, AccountId, Group, GroupId, OrgId, Organization, Reach, Role, Scopes, Timestamp, Token,
     TokenId, TokenView,
 };
+use rusqlite::Error::FromSqlConversionFailure;
 use rusqlite::Row;
 use rusqlite::types::Type;
 use uuid::Uuid;
 
 use crate::sql::{NEVER, UNUSED};
 
+/// Column `index` as text, borrowed from the row: parsed from there, it is copied once, into
+/// the value that keeps it.
+fn text<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<&'r str> {
+    let value = row.get_ref(index)?;
+    value
+        .as_str()
+        .map_err(|error| FromSqlConversionFailure(index, value.data_type(), Box::new(error)))
+}
+
+/// Like [`text`], NULL being `None`.
+fn text_opt<'r>(row: &'r Row<'_>, index: usize) -> rusqlite::Result<Option<&'r str>> {
+    let value = row.get_ref(index)?;
+    value
+        .as_str_or_null()
+        .map_err(|error| FromSqlConversionFailure(index, value.data_type(), Box::new(error)))
+}
+
+fn parse<T>(index: usize, raw: &str) -> rusqlite::Result<T>
+where
+    T: FromStr,
+    T::Err: std::error::Error + Send + Sync + 'static,
+{
+    raw.parse()
+        .map_err(|error| FromSqlConversionFailure(index, Type::Text, Box::new(error)))
+}
+
 fn parsed<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<T>
 where
     T: FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    let raw: String = row.get(index)?;
-    raw.parse().map_err(|error| {
-        rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(error))
-    })
+    parse(index, text(row, index)?)
 }
 
 fn parsed_opt<T>(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<T>>
@@ -29,12 +53,9 @@ where
     T: FromStr,
     T::Err: std::error::Error + Send + Sync + 'static,
 {
-    match row.get::<_, Option<String>>(index)? {
-        None => Ok(None),
-        Some(raw) => raw.parse().map(Some).map_err(|error| {
-            rusqlite::Error::FromSqlConversionFailure(index, Type::Text, Box::new(error))
-        }),
-    }
+    text_opt(row, index)?
+        .map(|raw| parse(index, raw))
+        .transpose()
 }
 
 fn time(row: &Row<'_>, index: usize) -> rusqlite::Result<Timestamp> {
@@ -96,7 +117,7 @@ pub(super) fn token_view_from(row: &Row<'_>) -> rusqlite::Result<TokenView> {
         org: OrgId::from_uuid(row.get(3)?),
         reach,
         name: parsed(row, 6)?,
-        scopes: Scopes::from_stored(&row.get::<_, String>(7)?),
+        scopes: Scopes::from_stored(text(row, 7)?),
         token_type: parsed(row, 8)?,
         hint: row.get(9)?,
         created_at: time(row, 10)?,
@@ -112,4 +133,58 @@ pub(super) fn token_view_from(row: &Row<'_>) -> rusqlite::Result<TokenView> {
         group: parsed_opt(row, 22)?,
         membership: parsed_opt(row, 23)?,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_core::Slug;
+    use rusqlite::Connection;
+
+    use super::*;
+
+    /// What `read` makes of the one row `select` returns.
+    fn read<T>(
+        select: &str,
+        read: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+    ) -> rusqlite::Result<T> {
+        Connection::open_in_memory()
+            .unwrap()
+            .query_row(select, [], read)
+    }
+
+    fn refused<T: std::fmt::Debug>(read: rusqlite::Result<T>) -> bool {
+        matches!(read, Err(FromSqlConversionFailure(0, _, _)))
+    }
+
+    #[test]
+    fn text_read_in_place_is_parsed_and_what_no_longer_parses_is_a_conversion_failure() {
+        let acme: Slug = "acme".parse().unwrap();
+        assert_eq!(
+            read("SELECT 'acme'", |r| parsed(r, 0)).ok(),
+            Some(acme.clone())
+        );
+        assert_eq!(
+            read("SELECT 'acme'", |r| parsed_opt(r, 0)).ok(),
+            Some(Some(acme))
+        );
+        assert_eq!(
+            read("SELECT NULL", |r| parsed_opt::<Slug>(r, 0)).ok(),
+            Some(None)
+        );
+        for select in [
+            "SELECT 'Not A Slug'",
+            "SELECT NULL",
+            "SELECT 7",
+            "SELECT X'61636d65'",
+            "SELECT CAST(X'FF' AS TEXT)",
+        ] {
+            assert!(refused(read(select, |r| parsed::<Slug>(r, 0))), "{select}");
+            if select != "SELECT NULL" {
+                assert!(
+                    refused(read(select, |r| parsed_opt::<Slug>(r, 0))),
+                    "{select}"
+                );
+            }
+        }
+    }
 }
