@@ -152,6 +152,16 @@ pub fn display_name(field: &'static str, input: &str) -> Result<String, CoreErro
     Ok(name.to_owned())
 }
 
+/// Whether `input` holds white space or a control character. ASCII (nearly every address) is
+/// checked a byte at a time: there, those are the bytes up to the space, and DEL.
+fn has_space_or_control(input: &str) -> bool {
+    if input.is_ascii() {
+        input.bytes().any(|b| b <= b' ' || b == 0x7f)
+    } else {
+        input.chars().any(|c| c.is_whitespace() || c.is_control())
+    }
+}
+
 /// An email address, checked for shape only (one `@`, something on each side, no spaces).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub struct Email(String);
@@ -162,7 +172,7 @@ impl FromStr for Email {
 
     fn from_str(input: &str) -> Result<Self, Self::Err> {
         let ok = input.len() <= 254
-            && !input.chars().any(|c| c.is_whitespace() || c.is_control())
+            && !has_space_or_control(input)
             && input.split_once('@').is_some_and(|(local, domain)| {
                 !local.is_empty() && !domain.is_empty() && !domain.contains('@')
             });
@@ -205,6 +215,16 @@ mod tests {
         assert_eq!(display_name("name", "  Acme Inc. ").unwrap(), "Acme Inc.");
         for bad in ["", "   ", "a\u{0}b", &"x".repeat(256)] {
             assert!(display_name("name", bad).is_err(), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn white_space_and_control_characters_are_found_in_ascii_as_in_any_text() {
+        for c in ('\0'..='\u{3000}').chain(['\u{feff}', '\u{10ffff}']) {
+            let expected = c.is_whitespace() || c.is_control();
+            for input in [format!("a{c}b"), format!("é{c}")] {
+                assert_eq!(has_space_or_control(&input), expected, "{c:?}");
+            }
         }
     }
 

@@ -129,8 +129,14 @@ impl Scopes {
             .join(" ")
     }
 
+    /// Reads [`Self::to_stored`] back. A scope holds no white space at all (the catalog refuses
+    /// it), so ASCII white space is all there is to split on.
     pub fn from_stored(raw: &str) -> Self {
-        Self(raw.split_whitespace().map(Scope::from_stored).collect())
+        Self(
+            raw.split_ascii_whitespace()
+                .map(Scope::from_stored)
+                .collect(),
+        )
     }
 
     pub fn names(&self) -> Vec<String> {
