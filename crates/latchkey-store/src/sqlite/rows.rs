@@ -125,10 +125,18 @@ pub(super) fn token_view_from(row: &Row<'_>) -> rusqlite::Result<TokenView> {
         last_used_at: (last_used_at != UNUSED).then(|| Timestamp::from_unix(last_used_at)),
         revoked_at: row.get::<_, Option<i64>>(13)?.map(Timestamp::from_unix),
     };
+    let owner = account_at(row, 14)?;
+    // Most tokens are minted by their owner, whose email (column 16) is then the creator's
+    // (column 20) too: one stored value, parsed once.
+    let creator_email = if token.created_by == token.owner {
+        owner.email.clone()
+    } else {
+        parsed_opt(row, 20)?
+    };
     Ok(TokenView {
         token,
-        owner: account_at(row, 14)?,
-        creator_email: parsed_opt(row, 20)?,
+        owner,
+        creator_email,
         organization: parsed(row, 21)?,
         group: parsed_opt(row, 22)?,
         membership: parsed_opt(row, 23)?,
