@@ -477,6 +477,13 @@ impl Listing {
         ))
     }
 
+    /// Whether the page is the first rows of what it reads (a first numbered page, a cursor's
+    /// page): its statement's text is then the same for every such page of the listing, where
+    /// a deeper numbered page's carries its offset.
+    pub fn reads_from_the_top(&self) -> bool {
+        self.offset == 0
+    }
+
     /// One row more than a page holds, to tell whether another page follows.
     fn fetch(&self) -> u64 {
         u64::from(self.limit) + 1

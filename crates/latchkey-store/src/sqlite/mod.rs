@@ -1080,13 +1080,25 @@ fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
         None => None,
     };
     let tokens = match listing.page_sql(total) {
-        Some(sql) => snapshot
-            .prepare_cached(&sql)?
-            .query_map(
-                rusqlite::params_from_iter(values(&listing.args)),
-                token_view_from,
-            )?
-            .collect::<Result<Vec<_>, _>>()?,
+        Some(sql) => {
+            // A deeper numbered page's statement carries its offset in its text: kept, one
+            // such page after another would push the statements that do come back (the
+            // credential read of every cache miss) out of the connection's small cache.
+            let (mut cached, mut fresh);
+            let statement: &mut rusqlite::Statement<'_> = if listing.reads_from_the_top() {
+                cached = snapshot.prepare_cached(&sql)?;
+                &mut cached
+            } else {
+                fresh = snapshot.prepare(&sql)?;
+                &mut fresh
+            };
+            statement
+                .query_map(
+                    rusqlite::params_from_iter(values(&listing.args)),
+                    token_view_from,
+                )?
+                .collect::<Result<Vec<_>, _>>()?
+        }
         None => Vec::new(),
     };
     snapshot.commit()?;
