@@ -6,6 +6,8 @@ mod test_database;
 
 use std::time::Duration;
 
+use futures_util::FutureExt as _;
+
 use conformance::Harness;
 use conformance::support::{join, mint, new_group, now_plus, org, person};
 use latchkey_core::{Role, Secret, SecretFormat};
@@ -204,6 +206,46 @@ async fn a_listener_that_loses_its_connection_says_so_and_listens_again() {
     assert_eq!(
         next(&mut heard).await,
         Invalidation::Evict(vec![token.hash()])
+    );
+    let _ = admin.close().await;
+}
+
+/// A request dropped while its transaction's `BEGIN` is in flight (its client went away) leaves
+/// no pooled connection inside that transaction, for the next statements to run in.
+#[tokio::test]
+async fn a_request_dropped_at_its_begin_leaves_no_connection_in_a_transaction() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let store = database.store().await;
+    let alice = person(&store, "alice").await;
+    let token = mint(&alice, &alice.personal, "laptop").insert(&store).await;
+    // Every pooled connection open, so that the next ones are taken at the first poll.
+    futures_util::future::join_all((0..16).map(|_| store.token(token.id()))).await;
+    for _ in 0..32 {
+        // The first poll takes a connection and sends BEGIN; then the request is dropped.
+        let dropped = store.revoke_token(token.id(), now_plus(0)).now_or_never();
+        assert!(dropped.is_none(), "a revocation waits for its BEGIN");
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Every connection still commits what it writes: each token is seen from the others.
+    for n in 0..32 {
+        mint(&alice, &alice.personal, &format!("after {n}"))
+            .insert(&store)
+            .await;
+    }
+    let mut admin = PgConnection::connect(&database.url).await.unwrap();
+    let stuck: Vec<String> = sqlx::query_scalar(
+        "SELECT state FROM pg_stat_activity
+         WHERE datname = current_database() AND state LIKE 'idle in transaction%'",
+    )
+    .fetch_all(&mut admin)
+    .await
+    .unwrap();
+    assert!(
+        stuck.is_empty(),
+        "sessions left in a transaction: {stuck:?}"
     );
     let _ = admin.close().await;
 }

@@ -30,7 +30,7 @@ use latchkey_core::{
 };
 use sqlx::postgres::{PgArguments, PgConnectOptions, PgConnection, PgPool, PgPoolOptions, PgRow};
 use sqlx::query::Query;
-use sqlx::{AssertSqlSafe, Connection, Postgres, Row};
+use sqlx::{AssertSqlSafe, Connection, Postgres, Row, Transaction};
 use tokio::sync::mpsc;
 use uuid::Uuid;
 
@@ -119,6 +119,22 @@ fn id(id: impl Into<Uuid>) -> Uuid {
 /// A query built at run time (from the shared column lists or a listing).
 fn dynamic(sql: String) -> Query<'static, Postgres, PgArguments> {
     sqlx::query(AssertSqlSafe(sql))
+}
+
+/// Begins a transaction with `statement` (`BEGIN …`) on a pooled connection, in a task of its
+/// own. sqlx 0.9 does not roll back a PostgreSQL transaction whose `begin` is dropped while the
+/// `BEGIN` is in flight: the connection goes back to the pool inside it, and every later
+/// statement on that connection runs in it, or fails once it has failed (sqlx issue 4393). A
+/// request is dropped wherever it stands when its client goes away; in its own task `begin`
+/// finishes, and a transaction nobody took is rolled back as any dropped one is.
+async fn begin(
+    pool: &PgPool,
+    statement: &'static str,
+) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    let pool = pool.clone();
+    tokio::spawn(async move { pool.begin_with(statement).await })
+        .await
+        .map_err(|_| sqlx::Error::WorkerCrashed)?
 }
 
 /// The views of the tokens `condition` (over `tokens t`) selects.
@@ -355,7 +371,7 @@ impl Store for PostgresStore {
         joins: Option<(OrgId, Role)>,
     ) -> Result<Organization> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             sqlx::query(
                 "INSERT INTO accounts (id, username, email, kind, is_root, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -444,7 +460,7 @@ impl Store for PostgresStore {
 
     async fn delete_account(&self, account: AccountId, now: Timestamp) -> Result<Evicted> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             sqlx::query("SELECT 1 FROM accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
                 .bind(id(account))
                 .fetch_optional(&mut *tx)
@@ -502,7 +518,7 @@ impl Store for PostgresStore {
 
     async fn create_organization(&self, org: &Organization, owner: AccountId) -> Result<()> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             insert_org(&mut tx, org, owner).await?;
             tx.commit().await?;
             Ok(())
@@ -555,7 +571,7 @@ impl Store for PostgresStore {
 
     async fn rename_organization(&self, org: OrgId, name: &str) -> Result<()> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             let changed = sqlx::query(
                 "UPDATE organizations SET name = $2 WHERE id = $1 AND deleted_at IS NULL",
             )
@@ -575,7 +591,7 @@ impl Store for PostgresStore {
 
     async fn delete_organization(&self, org: OrgId, now: Timestamp) -> Result<Evicted> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             sqlx::query(
                 "SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
             )
@@ -644,7 +660,7 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<()> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             sqlx::query(
                 "INSERT INTO memberships (org_id, account_id, role, created_at) VALUES ($1, $2, $3, $4)",
             )
@@ -665,7 +681,7 @@ impl Store for PostgresStore {
 
     async fn set_role(&self, org: OrgId, account: AccountId, role: Role) -> Result<()> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             let members = lock_members(&mut tx, org).await?;
             let current = members
                 .iter()
@@ -702,7 +718,7 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<Evicted> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             let members = lock_members(&mut tx, org).await?;
             let current = members
                 .iter()
@@ -736,7 +752,7 @@ impl Store for PostgresStore {
 
     async fn create_group(&self, group: &Group) -> Result<()> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             sqlx::query(
                 "INSERT INTO groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
             )
@@ -788,7 +804,7 @@ impl Store for PostgresStore {
 
     async fn delete_group(&self, group: GroupId, now: Timestamp) -> Result<Evicted> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             sqlx::query("SELECT 1 FROM groups WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
                 .bind(id(group))
                 .fetch_optional(&mut *tx)
@@ -818,7 +834,7 @@ impl Store for PostgresStore {
     async fn insert_tokens(&self, tokens: Vec<(Token, SecretHash)>) -> Result<()> {
         let tokens = &tokens;
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             for (token, hash) in tokens {
                 insert_token(&mut tx, token, *hash).await?;
             }
@@ -890,10 +906,11 @@ impl Store for PostgresStore {
             return page_of(&listing, query, &rows, None);
         };
         // The count and the page read one snapshot: a deep page is found from the total.
-        let mut snapshot = self
-            .pool
-            .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            .await?;
+        let mut snapshot = begin(
+            &self.pool,
+            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
+        )
+        .await?;
         let total: i64 = bind(listing_query(&listing, count_sql.clone()), count_args)
             .fetch_one(&mut *snapshot)
             .await?
@@ -917,7 +934,7 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<(TokenView, SecretHash)> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id(token))
                 .bind(now.unix())
@@ -946,7 +963,7 @@ impl Store for PostgresStore {
         hint: &str,
     ) -> Result<(TokenView, SecretHash)> {
         self.write(move || async move {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             // The lock makes a racing rotation read the hash this one writes, and so hand it
             // back for eviction.
             let row = sqlx::query(
@@ -988,7 +1005,7 @@ impl Store for PostgresStore {
             return Ok(());
         }
         self.write(|| async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             insert_rows(&batch).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -1019,7 +1036,7 @@ impl Store for PostgresStore {
         let ids: Vec<Uuid> = latest.keys().copied().collect();
         let times: Vec<i64> = latest.values().copied().collect();
         self.write(|| async {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = begin(&self.pool, "BEGIN").await?;
             // Lock in id order first, so that two nodes flushing at once queue rather than
             // deadlock.
             sqlx::query("SELECT 1 FROM tokens WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
@@ -1045,7 +1062,7 @@ impl Store for PostgresStore {
 /// Sends every table, batch by batch, from one REPEATABLE READ snapshot, through a cursor so
 /// that no more than a batch is held at once.
 async fn export(pool: &PgPool, sender: &mpsc::Sender<Result<Batch>>) -> Result<()> {
-    let mut tx = pool.begin().await?;
+    let mut tx = begin(pool, "BEGIN").await?;
     sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .execute(&mut *tx)
         .await?;
