@@ -121,13 +121,21 @@ fn dynamic(sql: String) -> Query<'static, Postgres, PgArguments> {
     sqlx::query(AssertSqlSafe(sql))
 }
 
+/// A transaction that reads one snapshot and writes nothing.
+const READ_SNAPSHOT: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY";
+
+/// Begins a transaction on a pooled connection (see [`begin_with`]).
+async fn begin(pool: &PgPool) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
+    begin_with(pool, "BEGIN").await
+}
+
 /// Begins a transaction with `statement` (`BEGIN …`) on a pooled connection, in a task of its
 /// own. sqlx 0.9 does not roll back a PostgreSQL transaction whose `begin` is dropped while the
 /// `BEGIN` is in flight: the connection goes back to the pool inside it, and every later
 /// statement on that connection runs in it, or fails once it has failed (sqlx issue 4393). A
 /// request is dropped wherever it stands when its client goes away; in its own task `begin`
 /// finishes, and a transaction nobody took is rolled back as any dropped one is.
-async fn begin(
+async fn begin_with(
     pool: &PgPool,
     statement: &'static str,
 ) -> Result<Transaction<'static, Postgres>, sqlx::Error> {
@@ -371,7 +379,7 @@ impl Store for PostgresStore {
         joins: Option<(OrgId, Role)>,
     ) -> Result<Organization> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             sqlx::query(
                 "INSERT INTO accounts (id, username, email, kind, is_root, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
             )
@@ -460,7 +468,7 @@ impl Store for PostgresStore {
 
     async fn delete_account(&self, account: AccountId, now: Timestamp) -> Result<Evicted> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             sqlx::query("SELECT 1 FROM accounts WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
                 .bind(id(account))
                 .fetch_optional(&mut *tx)
@@ -518,7 +526,7 @@ impl Store for PostgresStore {
 
     async fn create_organization(&self, org: &Organization, owner: AccountId) -> Result<()> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             insert_org(&mut tx, org, owner).await?;
             tx.commit().await?;
             Ok(())
@@ -571,7 +579,7 @@ impl Store for PostgresStore {
 
     async fn rename_organization(&self, org: OrgId, name: &str) -> Result<()> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             let changed = sqlx::query(
                 "UPDATE organizations SET name = $2 WHERE id = $1 AND deleted_at IS NULL",
             )
@@ -591,7 +599,7 @@ impl Store for PostgresStore {
 
     async fn delete_organization(&self, org: OrgId, now: Timestamp) -> Result<Evicted> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             sqlx::query(
                 "SELECT 1 FROM organizations WHERE id = $1 AND deleted_at IS NULL FOR UPDATE",
             )
@@ -660,7 +668,7 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<()> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             sqlx::query(
                 "INSERT INTO memberships (org_id, account_id, role, created_at) VALUES ($1, $2, $3, $4)",
             )
@@ -681,7 +689,7 @@ impl Store for PostgresStore {
 
     async fn set_role(&self, org: OrgId, account: AccountId, role: Role) -> Result<()> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             let members = lock_members(&mut tx, org).await?;
             let current = members
                 .iter()
@@ -718,7 +726,7 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<Evicted> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             let members = lock_members(&mut tx, org).await?;
             let current = members
                 .iter()
@@ -752,7 +760,7 @@ impl Store for PostgresStore {
 
     async fn create_group(&self, group: &Group) -> Result<()> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             sqlx::query(
                 "INSERT INTO groups (id, org_id, name, created_at) VALUES ($1, $2, $3, $4)",
             )
@@ -804,7 +812,7 @@ impl Store for PostgresStore {
 
     async fn delete_group(&self, group: GroupId, now: Timestamp) -> Result<Evicted> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             sqlx::query("SELECT 1 FROM groups WHERE id = $1 AND deleted_at IS NULL FOR UPDATE")
                 .bind(id(group))
                 .fetch_optional(&mut *tx)
@@ -834,7 +842,7 @@ impl Store for PostgresStore {
     async fn insert_tokens(&self, tokens: Vec<(Token, SecretHash)>) -> Result<()> {
         let tokens = &tokens;
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             for (token, hash) in tokens {
                 insert_token(&mut tx, token, *hash).await?;
             }
@@ -906,11 +914,7 @@ impl Store for PostgresStore {
             return page_of(&listing, query, &rows, None);
         };
         // The count and the page read one snapshot: a deep page is found from the total.
-        let mut snapshot = begin(
-            &self.pool,
-            "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-        )
-        .await?;
+        let mut snapshot = begin_with(&self.pool, READ_SNAPSHOT).await?;
         let total: i64 = bind(listing_query(&listing, count_sql.clone()), count_args)
             .fetch_one(&mut *snapshot)
             .await?
@@ -934,7 +938,7 @@ impl Store for PostgresStore {
         now: Timestamp,
     ) -> Result<(TokenView, SecretHash)> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             sqlx::query("UPDATE tokens SET revoked_at = $2 WHERE id = $1 AND revoked_at IS NULL")
                 .bind(id(token))
                 .bind(now.unix())
@@ -963,7 +967,7 @@ impl Store for PostgresStore {
         hint: &str,
     ) -> Result<(TokenView, SecretHash)> {
         self.write(move || async move {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             // The lock makes a racing rotation read the hash this one writes, and so hand it
             // back for eviction.
             let row = sqlx::query(
@@ -1005,7 +1009,7 @@ impl Store for PostgresStore {
             return Ok(());
         }
         self.write(|| async {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             insert_rows(&batch).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(())
@@ -1036,7 +1040,7 @@ impl Store for PostgresStore {
         let ids: Vec<Uuid> = latest.keys().copied().collect();
         let times: Vec<i64> = latest.values().copied().collect();
         self.write(|| async {
-            let mut tx = begin(&self.pool, "BEGIN").await?;
+            let mut tx = begin(&self.pool).await?;
             // Lock in id order first, so that two nodes flushing at once queue rather than
             // deadlock.
             sqlx::query("SELECT 1 FROM tokens WHERE id = ANY($1) ORDER BY id FOR NO KEY UPDATE")
@@ -1062,10 +1066,7 @@ impl Store for PostgresStore {
 /// Sends every table, batch by batch, from one REPEATABLE READ snapshot, through a cursor so
 /// that no more than a batch is held at once.
 async fn export(pool: &PgPool, sender: &mpsc::Sender<Result<Batch>>) -> Result<()> {
-    let mut tx = begin(pool, "BEGIN").await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
-        .await?;
+    let mut tx = begin_with(pool, READ_SNAPSHOT).await?;
     for table in Table::ALL {
         let columns: Vec<String> = sqlx::query_scalar(
             "SELECT column_name::text FROM information_schema.columns

@@ -1081,23 +1081,20 @@ fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
     };
     let tokens = match listing.page_sql(total) {
         Some(sql) => {
-            // A deeper numbered page's statement carries its offset in its text: kept, one
-            // such page after another would push the statements that do come back (the
-            // credential read of every cache miss) out of the connection's small cache.
-            let (mut cached, mut fresh);
-            let statement: &mut rusqlite::Statement<'_> = if listing.reads_from_the_top() {
-                cached = snapshot.prepare_cached(&sql)?;
-                &mut cached
-            } else {
-                fresh = snapshot.prepare(&sql)?;
-                &mut fresh
-            };
-            statement
+            let mut statement = snapshot.prepare_cached(&sql)?;
+            let tokens = statement
                 .query_map(
                     rusqlite::params_from_iter(values(&listing.args)),
                     token_view_from,
                 )?
-                .collect::<Result<Vec<_>, _>>()?
+                .collect::<Result<Vec<_>, _>>()?;
+            // A deeper numbered page's statement carries its offset in its text: kept, one
+            // such page after another would push the statements that do come back (the
+            // credential read of every cache miss) out of the connection's small cache.
+            if !listing.reads_from_the_top() {
+                statement.discard();
+            }
+            tokens
         }
         None => Vec::new(),
     };
