@@ -4,7 +4,7 @@
 mod rows;
 
 use std::path::Path;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, mpsc as std_mpsc};
 
 use async_trait::async_trait;
@@ -154,7 +154,7 @@ impl SqliteStore {
 
     /// Runs `work`, a read of a few rows by an index, on a free reader right here: it takes
     /// microseconds, less than the hop to a blocking thread would. With every reader busy
-    /// (long listings hold them), it waits for one off the async threads like [`Self::read`].
+    /// (long listings hold them), it waits for one off the async threads like [`Self::read_off_thread`].
     async fn point_read<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -162,14 +162,14 @@ impl SqliteStore {
     {
         match self.read_here(work) {
             Ok(out) => out,
-            Err(work) => self.read(work).await,
+            Err(work) => self.read_off_thread(work).await,
         }
     }
 
     /// Runs `work` on a reader that is free now, or hands it back.
-    fn read_here<T, F>(&self, work: F) -> Result<Result<T>, F>
+    fn read_here<T, F>(&self, work: F) -> std::result::Result<T, F>
     where
-        F: FnOnce(&Connection) -> Result<T>,
+        F: FnOnce(&Connection) -> T,
     {
         let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
         let free =
@@ -180,8 +180,32 @@ impl SqliteStore {
         }
     }
 
-    /// Runs `work` on a reader connection, off the async threads.
+    /// Runs `work` on a free reader right here if it completes within [`INLINE_STEPS`], and
+    /// off the async threads otherwise: SQLite interrupts it at the budget and it runs again
+    /// there from the start (a read changes nothing, so it can). Most reads, a page of a
+    /// listing with its total among them, take a tenth of a millisecond, less than the hop to
+    /// a blocking thread and back costs under load; a long one holds an async thread for the
+    /// budget at most.
     async fn read<T, F>(&self, work: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: Fn(&Connection) -> Result<T> + Send + 'static,
+    {
+        let here = self.read_here(|conn| {
+            let budget = StepBudget::set(conn, INLINE_STEPS);
+            let out = work(conn);
+            (!budget.spent()).then_some(out)
+        });
+        match here.ok().flatten() {
+            Some(out) => out,
+            None => self.read_off_thread(work).await,
+        }
+    }
+
+    /// Runs `work` on a reader connection, off the async threads: for reads that are long
+    /// wherever they run, or that SQLite cannot interrupt in time (a full-text match works in
+    /// steps of its own, which it neither counts nor interrupts).
+    async fn read_off_thread<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: FnOnce(&Connection) -> Result<T> + Send + 'static,
@@ -195,6 +219,50 @@ impl SqliteStore {
             work(&guard)
         })
         .await
+    }
+}
+
+/// How much work a read may do on an async thread (see [`SqliteStore::read`]), in steps of
+/// SQLite's virtual machine, checked every [`CHECK_EVERY`]; about a millisecond's work. At a
+/// million tokens the first page of an organization with its total takes about 1,000 steps,
+/// status=active 2,000, an owner's page 13,000, a group's of 10,000 tokens 31,000 (0.6 ms), a
+/// numbered page 2,000 deep over 100,000. Counted in steps, not time, so that a read the kernel
+/// preempts is not interrupted for the time others ran.
+const INLINE_STEPS: i32 = 50_000;
+const CHECK_EVERY: i32 = 1_000;
+
+/// Interrupts the connection's statements once they have taken a number of steps, until
+/// dropped.
+struct StepBudget<'c> {
+    conn: &'c Connection,
+    spent: Arc<AtomicBool>,
+}
+
+impl<'c> StepBudget<'c> {
+    fn set(conn: &'c Connection, steps: i32) -> Self {
+        let spent = Arc::new(AtomicBool::new(false));
+        let flag = Arc::clone(&spent);
+        let mut left = steps / CHECK_EVERY;
+        conn.progress_handler(
+            CHECK_EVERY,
+            Some(move || {
+                left = left.saturating_sub(1);
+                flag.store(left == 0, Ordering::Relaxed);
+                left == 0
+            }),
+        );
+        Self { conn, spent }
+    }
+
+    /// Whether a statement was interrupted for it.
+    fn spent(&self) -> bool {
+        self.spent.load(Ordering::Relaxed)
+    }
+}
+
+impl Drop for StepBudget<'_> {
+    fn drop(&mut self) {
+        self.conn.progress_handler(0, None::<fn() -> bool>);
     }
 }
 
@@ -837,7 +905,15 @@ impl Store for SqliteStore {
 
     async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
         let query = query.clone();
-        self.read(move |conn| list_tokens(conn, &query)).await
+        let matches_names = query.name_contains.is_some();
+        let work = move |conn: &Connection| list_tokens(conn, &query);
+        // The trigram index matches a name in steps of its own, which SQLite neither counts nor
+        // interrupts: a common fragment would hold the async thread for all its matches.
+        if matches_names {
+            self.read_off_thread(work).await
+        } else {
+            self.read(work).await
+        }
     }
 
     async fn revoke_token(
@@ -895,7 +971,11 @@ impl Store for SqliteStore {
     fn export(&self) -> Export {
         let store = self.clone();
         transfer::spawn_export(move |sender| async move {
-            store.read(move |conn| export(conn, &sender)).await
+            // Off the async threads: it waits for its receiver, and what it sent cannot be
+            // sent again.
+            store
+                .read_off_thread(move |conn| export(conn, &sender))
+                .await
         })
     }
 
@@ -925,7 +1005,8 @@ impl Store for SqliteStore {
     }
 
     async fn counts(&self) -> Result<Counts> {
-        self.read(|conn| {
+        // Every table counted: long, wherever it runs.
+        self.read_off_thread(|conn| {
             let counts = conn.query_row(&transfer::counts_sql(), [], |row| {
                 (0..Table::ALL.len())
                     .map(|index| row.get::<_, i64>(index))
@@ -1110,4 +1191,55 @@ fn values(args: &[Arg]) -> Vec<Value> {
             Arg::Id(id) => Value::Blob(id.as_bytes().to_vec()),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::thread::{self, ThreadId};
+
+    use super::*;
+
+    /// Runs `sql` (one row, one integer) through [`SqliteStore::read`]; answers what it read
+    /// and the threads each of its runs took place on.
+    async fn read_counting(store: &SqliteStore, sql: &'static str) -> (i64, Vec<ThreadId>) {
+        let runs = Arc::new(Mutex::new(Vec::new()));
+        let seen = Arc::clone(&runs);
+        let value = store
+            .read(move |conn| {
+                seen.lock().unwrap().push(thread::current().id());
+                Ok(conn.query_row(sql, [], |row| row.get(0))?)
+            })
+            .await
+            .unwrap();
+        let runs = runs.lock().unwrap().clone();
+        (value, runs)
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_read_runs_here_within_its_budget_and_again_off_the_async_thread_past_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("latchkey.db")).unwrap();
+        let here = thread::current().id();
+
+        let (value, runs) = read_counting(&store, "SELECT 7").await;
+        assert_eq!((value, runs), (7, vec![here]));
+
+        // Millions of steps: far past the budget, so interrupted here and run again elsewhere,
+        // where no deadline is left behind to interrupt it.
+        let (value, runs) = read_counting(
+            &store,
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)
+             SELECT count(*) FROM n",
+        )
+        .await;
+        assert_eq!(value, 3_000_000);
+        assert_eq!(runs.len(), 2, "{runs:?}");
+        assert_eq!(runs[0], here);
+        assert_ne!(runs[1], here);
+
+        // And the readers it used answer at once again.
+        let (value, runs) = read_counting(&store, "SELECT 8").await;
+        assert_eq!((value, runs), (8, vec![here]));
+    }
 }
