@@ -17,7 +17,7 @@ use latchkey_core::{
     Standing, Timestamp, Token, TokenDraft, TokenId, TokenName, TokenStatus, TokenType, TokenView,
     VerifyCode,
 };
-use latchkey_store::{PageRequest, Store, TokenPage, TokenQuery, TokenSort};
+use latchkey_store::{OrgKey, PageRequest, Store, TokenPage, TokenQuery, TokenSort};
 
 use crate::error::{Error, Result};
 use crate::verify::{Cached, LookupError, Verifier};
@@ -171,14 +171,13 @@ impl Service {
         let token = &view.token;
         let role = match organization {
             None => cached.owner_role(),
-            Some(slug) => match self.store.organization_by_slug(slug).await? {
-                Some(org) if token.reaches(org.id) => {
-                    if view.owner.is_root {
-                        Some(Role::Owner)
-                    } else {
-                        self.store.membership(org.id, token.owner).await?
-                    }
-                }
+            Some(slug) => match self
+                .store
+                .organization_and_role(OrgKey::Slug(slug.clone()), token.owner)
+                .await?
+            {
+                Some((org, _)) if token.reaches(org.id) && view.owner.is_root => Some(Role::Owner),
+                Some((org, role)) if token.reaches(org.id) => role,
                 _ => None,
             },
         };
@@ -210,21 +209,33 @@ impl Service {
             .ok_or_else(|| org_not_found(&org.slug))
     }
 
-    /// The organization named by `slug` (or the caller's token's), and the caller's standing.
+    /// The organization named by `slug` (or the caller's token's), and the caller's standing:
+    /// one read of the store.
     async fn org_in_view(
         &self,
         principal: &Principal,
         slug: Option<&Slug>,
     ) -> Result<(Organization, Standing)> {
-        let org = match slug {
-            Some(slug) => self.org_by_slug(slug).await?,
-            None => self
-                .store
-                .organization(principal.token.org)
-                .await?
-                .ok_or_else(|| CoreError::not_found("the token's organization no longer exists"))?,
+        let key = match slug {
+            Some(slug) => OrgKey::Slug(slug.clone()),
+            None => OrgKey::Id(principal.token.org),
         };
-        let standing = self.standing(principal, &org).await?;
+        let found = self
+            .store
+            .organization_and_role(key, principal.account.id)
+            .await?;
+        let (org, membership) = match (found, slug) {
+            (Some(found), _) => found,
+            (None, Some(slug)) => return Err(org_not_found(slug)),
+            (None, None) => {
+                return Err(
+                    CoreError::not_found("the token's organization no longer exists").into(),
+                );
+            }
+        };
+        let standing = principal
+            .standing_in(org.id, membership)
+            .ok_or_else(|| org_not_found(&org.slug))?;
         Ok((org, standing))
     }
 
@@ -352,15 +363,20 @@ impl Service {
         principal: &Principal,
         request: ListRequest,
     ) -> Result<TokenPage> {
-        let (org, standing) = self
-            .org_in_view(principal, request.organization.as_ref())
-            .await?;
+        // The owner named is looked up beside the organization: on PostgreSQL, two round
+        // trips at once.
+        let named = async {
+            Ok(match &request.owner {
+                Some(username) => Some(self.store.account_by_username(username).await?),
+                None => None,
+            })
+        };
+        let ((org, standing), named) = tokio::try_join!(
+            self.org_in_view(principal, request.organization.as_ref()),
+            named
+        )?;
         let reach = authorize_listing(&standing)?;
         // An unknown owner lists nothing, as one of another tenant does: no way to probe names.
-        let named = match &request.owner {
-            Some(username) => Some(self.store.account_by_username(username).await?),
-            None => None,
-        };
         let mut nothing_visible = matches!(named, Some(None));
         let mut owner = named.flatten().map(|account| account.id);
         if reach == ListReach::OwnOnly {

@@ -62,6 +62,13 @@ pub enum Invalidation {
     Listening,
 }
 
+/// How an organization is named in a lookup.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum OrgKey {
+    Id(OrgId),
+    Slug(Slug),
+}
+
 /// One store under every dialect. Writes are durable when they return `Ok`.
 #[async_trait]
 pub trait Store: Send + Sync + 'static {
@@ -87,6 +94,13 @@ pub trait Store: Send + Sync + 'static {
     async fn create_organization(&self, org: &Organization, owner: AccountId) -> Result<()>;
     async fn organization(&self, id: OrgId) -> Result<Option<Organization>>;
     async fn organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>>;
+    /// An organization and `account`'s role in it (`None` for a non-member): the two reads
+    /// every request about an organization starts with, as one.
+    async fn organization_and_role(
+        &self,
+        org: OrgKey,
+        account: AccountId,
+    ) -> Result<Option<(Organization, Option<Role>)>>;
     /// The organizations `account` belongs to, with its role in each.
     async fn organizations_of(&self, account: AccountId) -> Result<Vec<(Organization, Role)>>;
     async fn organizations(&self) -> Result<Vec<Organization>>;

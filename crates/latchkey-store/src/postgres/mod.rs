@@ -40,9 +40,10 @@ use crate::sql::{
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
 use crate::{
-    Evicted, Invalidation, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, StoreError,
+    Evicted, Invalidation, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, OrgKey, Result, Store,
+    StoreError,
 };
-use rows::{account_from, group_from, hash_at, org_from, role_at, token_view_from};
+use rows::{account_from, group_from, hash_at, org_from, role_at, role_opt_at, token_view_from};
 
 /// Embedded, append-only migrations; `_sqlx_migrations` records which have run.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -552,6 +553,30 @@ impl Store for PostgresStore {
         .fetch_optional(&self.pool)
         .await?;
         Ok(row.map(|row| org_from(&row)).transpose()?)
+    }
+
+    async fn organization_and_role(
+        &self,
+        org: OrgKey,
+        account: AccountId,
+    ) -> Result<Option<(Organization, Option<Role>)>> {
+        let by = match org {
+            OrgKey::Id(_) => "o.id",
+            OrgKey::Slug(_) => "o.slug",
+        };
+        let query = dynamic(format!(
+            "SELECT {ORG_COLUMNS}, m.role FROM organizations o
+             LEFT JOIN memberships m ON m.org_id = o.id AND m.account_id = $2
+             WHERE {by} = $1 AND o.deleted_at IS NULL"
+        ));
+        let query = match &org {
+            OrgKey::Id(org) => query.bind(id(*org)),
+            OrgKey::Slug(slug) => query.bind(slug.as_str()),
+        };
+        let row = query.bind(id(account)).fetch_optional(&self.pool).await?;
+        Ok(row
+            .map(|row| Ok::<_, StoreError>((org_from(&row)?, role_opt_at(&row, 5)?)))
+            .transpose()?)
     }
 
     async fn organizations_of(&self, account: AccountId) -> Result<Vec<(Organization, Role)>> {

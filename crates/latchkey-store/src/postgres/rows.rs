@@ -68,6 +68,10 @@ pub(super) fn role_at(row: &PgRow, index: usize) -> Result<Role> {
     parsed(row, index)
 }
 
+pub(super) fn role_opt_at(row: &PgRow, index: usize) -> Result<Option<Role>> {
+    parsed_opt(row, index)
+}
+
 fn account_at(row: &PgRow, at: usize) -> Result<Account> {
     Ok(Account {
         id: AccountId::from_uuid(row.try_get(at)?),

@@ -23,7 +23,7 @@ use crate::sql::{
     ORG_COLUMNS, TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM, UNUSED,
 };
 use crate::transfer::{self, Batch, Batcher, Counts, Export, Kind, Table};
-use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, Result, Store, StoreError};
+use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, OrgKey, Result, Store, StoreError};
 use rows::{account_from, group_from, org_from, token_view_from};
 
 /// Embedded, append-only migrations; `user_version` records how many have run.
@@ -619,6 +619,31 @@ impl Store for SqliteStore {
             Ok(conn
                 .prepare_cached(&sql)?
                 .query_row([slug], org_from)
+                .optional()?)
+        })
+        .await
+    }
+
+    async fn organization_and_role(
+        &self,
+        org: OrgKey,
+        account: AccountId,
+    ) -> Result<Option<(Organization, Option<Role>)>> {
+        let (by, key) = match org {
+            OrgKey::Id(org) => ("o.id", Value::Blob(id(org).as_bytes().to_vec())),
+            OrgKey::Slug(slug) => ("o.slug", Value::Text(slug.to_string())),
+        };
+        self.point_read(move |conn| {
+            let sql = format!(
+                "SELECT {ORG_COLUMNS}, m.role FROM organizations o
+                 LEFT JOIN memberships m ON m.org_id = o.id AND m.account_id = ?2
+                 WHERE {by} = ?1 AND o.deleted_at IS NULL"
+            );
+            Ok(conn
+                .prepare_cached(&sql)?
+                .query_row(params![key, id(account)], |row| {
+                    Ok((org_from(row)?, rows::role_opt_at(row, 5)?))
+                })
                 .optional()?)
         })
         .await

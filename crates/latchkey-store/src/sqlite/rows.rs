@@ -66,6 +66,10 @@ pub(super) fn role_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Role> {
     parsed(row, index)
 }
 
+pub(super) fn role_opt_at(row: &Row<'_>, index: usize) -> rusqlite::Result<Option<Role>> {
+    parsed_opt(row, index)
+}
+
 fn account_at(row: &Row<'_>, at: usize) -> rusqlite::Result<Account> {
     Ok(Account {
         id: AccountId::from_uuid(row.get(at)?),

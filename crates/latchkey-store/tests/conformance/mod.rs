@@ -74,6 +74,7 @@ macro_rules! conformance_tests {
             accounts::create_account_can_join_an_organization_at_once,
             accounts::deleted_username_can_be_reused,
             organizations::create_organization_makes_the_owner_its_owner,
+            organizations::organization_and_role_reads_both_by_id_or_slug,
             organizations::duplicate_slug_conflicts,
             organizations::organizations_of_lists_each_org_with_the_role,
             organizations::rename_organization_keeps_the_slug,

@@ -1,7 +1,7 @@
 //! Organizations: creation with an owner, lookups, renaming, deletion.
 
 use latchkey_core::{OrgId, Role};
-use latchkey_store::Store;
+use latchkey_store::{OrgKey, Store};
 
 use super::support::{
     all_orgs, assert_conflict, assert_evicted, assert_not_found, assert_revoked_exactly, join,
@@ -40,6 +40,55 @@ pub async fn create_organization_makes_the_owner_its_owner(store: &dyn Store) {
         store.organization_by_slug(&slug("nope")).await.unwrap(),
         None
     );
+}
+
+pub async fn organization_and_role_reads_both_by_id_or_slug(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let bob = person(store, "bob").await;
+    let carol = person(store, "carol").await;
+    let acme = org(store, "acme", &alice).await;
+    let other = org(store, "other", &carol).await;
+    join(store, &acme, &bob, Role::Viewer).await;
+
+    for key in [OrgKey::Id(acme.id), OrgKey::Slug(slug("acme"))] {
+        for (who, role) in [
+            (&alice, Some(Role::Owner)),
+            (&bob, Some(Role::Viewer)),
+            (&carol, None),
+        ] {
+            assert_eq!(
+                store
+                    .organization_and_role(key.clone(), who.id())
+                    .await
+                    .unwrap(),
+                Some((acme.clone(), role)),
+                "{key:?}"
+            );
+        }
+    }
+    assert_eq!(
+        store
+            .organization_and_role(OrgKey::Slug(slug("other")), carol.id())
+            .await
+            .unwrap(),
+        Some((other, Some(Role::Owner)))
+    );
+
+    store
+        .delete_organization(acme.id, now_plus(0))
+        .await
+        .unwrap();
+    for key in [
+        OrgKey::Id(acme.id),
+        OrgKey::Slug(slug("acme")),
+        OrgKey::Id(OrgId::new()),
+        OrgKey::Slug(slug("nope")),
+    ] {
+        assert_eq!(
+            store.organization_and_role(key, alice.id()).await.unwrap(),
+            None
+        );
+    }
 }
 
 pub async fn duplicate_slug_conflicts(store: &dyn Store) {
