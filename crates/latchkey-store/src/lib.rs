@@ -92,7 +92,6 @@ pub trait Store: Send + Sync + 'static {
 
     /// Creates an organization with `owner` as its first owner.
     async fn create_organization(&self, org: &Organization, owner: AccountId) -> Result<()>;
-    async fn organization(&self, id: OrgId) -> Result<Option<Organization>>;
     async fn organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>>;
     /// An organization and `account`'s role in it (`None` for a non-member): the two reads
     /// every request about an organization starts with, as one.

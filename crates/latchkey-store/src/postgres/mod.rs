@@ -535,16 +535,6 @@ impl Store for PostgresStore {
         .await
     }
 
-    async fn organization(&self, org: OrgId) -> Result<Option<Organization>> {
-        let row = dynamic(format!(
-            "SELECT {ORG_COLUMNS} FROM organizations o WHERE o.id = $1 AND o.deleted_at IS NULL"
-        ))
-        .bind(id(org))
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(row.map(|row| org_from(&row)).transpose()?)
-    }
-
     async fn organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>> {
         let row = dynamic(format!(
             "SELECT {ORG_COLUMNS} FROM organizations o WHERE o.slug = $1 AND o.deleted_at IS NULL"

@@ -597,19 +597,6 @@ impl Store for SqliteStore {
         self.write(move |tx| insert_org(tx, &org, owner)).await
     }
 
-    async fn organization(&self, org: OrgId) -> Result<Option<Organization>> {
-        self.point_read(move |conn| {
-            let sql = format!(
-                "SELECT {ORG_COLUMNS} FROM organizations o WHERE id = ?1 AND deleted_at IS NULL"
-            );
-            Ok(conn
-                .prepare_cached(&sql)?
-                .query_row([id(org)], org_from)
-                .optional()?)
-        })
-        .await
-    }
-
     async fn organization_by_slug(&self, slug: &Slug) -> Result<Option<Organization>> {
         let slug = slug.to_string();
         self.point_read(move |conn| {

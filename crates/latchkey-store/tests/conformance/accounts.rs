@@ -5,8 +5,8 @@ use latchkey_store::Store;
 
 use super::support::{
     account, all_orgs, assert_conflict, assert_evicted, assert_not_found, assert_revoked_exactly,
-    create, join, members_of, mint, new_group, now_plus, org, organization, orgs_of, person,
-    role_in, slug, token_ids_of_org, token_name, view,
+    create, join, members_of, mint, new_group, now_plus, org, org_by_id, organization, orgs_of,
+    person, role_in, slug, token_ids_of_org, token_name, view,
 };
 
 pub async fn create_account_makes_a_personal_org_owned_by_it(store: &dyn Store) {
@@ -16,10 +16,7 @@ pub async fn create_account_makes_a_personal_org_owned_by_it(store: &dyn Store) 
     assert_eq!(personal.slug, alice.account.username);
     assert!(personal.personal);
     assert_eq!(personal.created_at, alice.account.created_at);
-    assert_eq!(
-        store.organization(personal.id).await.unwrap().as_ref(),
-        Some(personal)
-    );
+    assert_eq!(org_by_id(store, personal.id).await.as_ref(), Some(personal));
     assert_eq!(
         store
             .organization_by_slug(&slug("alice"))
@@ -178,7 +175,7 @@ pub async fn delete_account_removes_memberships_and_personal_org_and_revokes_its
         None
     );
     assert_eq!(store.accounts().await.unwrap(), vec![bob.account.clone()]);
-    assert_eq!(store.organization(alice.personal.id).await.unwrap(), None);
+    assert_eq!(org_by_id(store, alice.personal.id).await, None);
     assert_eq!(
         store.organization_by_slug(&slug("alice")).await.unwrap(),
         None

@@ -8,7 +8,7 @@ use latchkey_core::{
     ScopeCatalog, Secret, SecretFormat, SecretHash, Slug, Timestamp, Token, TokenId, TokenName,
     TokenType, TokenView,
 };
-use latchkey_store::{PageRequest, Store, StoreError, TokenPage, TokenQuery};
+use latchkey_store::{OrgKey, PageRequest, Store, StoreError, TokenPage, TokenQuery};
 
 /// The suite's present: later than any token's `created_at` (which comes from its id), so that
 /// expiry and use are set relative to it.
@@ -104,6 +104,15 @@ pub async fn org(store: &dyn Store, slug_text: &str, owner: &Person) -> Organiza
 }
 
 /// Makes `who` a member of `org` with `role`.
+/// The organization with that id, if it is there (not deleted).
+pub async fn org_by_id(store: &dyn Store, id: OrgId) -> Option<Organization> {
+    store
+        .organization_and_role(OrgKey::Id(id), AccountId::new())
+        .await
+        .unwrap()
+        .map(|(org, _)| org)
+}
+
 pub async fn join(store: &dyn Store, org: &Organization, who: &Person, role: Role) {
     store
         .add_member(org.id, who.id(), role, now_plus(-1_800))
