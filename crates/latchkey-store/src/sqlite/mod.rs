@@ -5,7 +5,8 @@ mod rows;
 
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, mpsc as std_mpsc};
+use std::sync::{Arc, Mutex, MutexGuard, TryLockError, mpsc as std_mpsc};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use latchkey_core::{
@@ -102,6 +103,15 @@ fn lock(mutex: &Mutex<Connection>) -> MutexGuard<'_, Connection> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// The connection if no one holds it; poisoning means nothing here either (see [`lock`]).
+fn try_lock(mutex: &Mutex<Connection>) -> Option<MutexGuard<'_, Connection>> {
+    match mutex.try_lock() {
+        Ok(conn) => Some(conn),
+        Err(TryLockError::Poisoned(poisoned)) => Some(poisoned.into_inner()),
+        Err(TryLockError::WouldBlock) => None,
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
@@ -172,27 +182,27 @@ impl SqliteStore {
         F: FnOnce(&Connection) -> T,
     {
         let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
-        let free =
-            (0..READERS).find_map(|i| self.inner.readers[(start + i) % READERS].try_lock().ok());
+        let free = (0..READERS).find_map(|i| try_lock(&self.inner.readers[(start + i) % READERS]));
         match free {
             Some(conn) => Ok(work(&conn)),
             None => Err(work),
         }
     }
 
-    /// Runs `work` on a free reader right here if it completes within [`INLINE_STEPS`], and
-    /// off the async threads otherwise: SQLite interrupts it at the budget and it runs again
-    /// there from the start (a read changes nothing, so it can). Most reads, a page of a
-    /// listing with its total among them, take a tenth of a millisecond, less than the hop to
-    /// a blocking thread and back costs under load; a long one holds an async thread for the
-    /// budget at most.
+    /// Runs `work` on a free reader right here if it completes within its budget
+    /// ([`INLINE_STEPS`], [`INLINE_TIME`]), and off the async threads otherwise: SQLite
+    /// interrupts it at the budget and it runs again there from the start, so `work` must
+    /// change nothing but what the connection undoes itself (a read transaction). Most reads,
+    /// a page of a listing with its total among them, take a tenth of a millisecond, less than
+    /// the hop to a blocking thread and back costs under load; a long one holds an async
+    /// thread for the budget at most.
     async fn read<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
         F: Fn(&Connection) -> Result<T> + Send + 'static,
     {
         let here = self.read_here(|conn| {
-            let budget = StepBudget::set(conn, INLINE_STEPS);
+            let budget = StepBudget::set(conn, INLINE_STEPS, INLINE_TIME);
             let out = work(conn);
             (!budget.spent()).then_some(out)
         });
@@ -214,7 +224,7 @@ impl SqliteStore {
         run_blocking(move || {
             let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
             let guard = (0..READERS)
-                .find_map(|i| inner.readers[(start + i) % READERS].try_lock().ok())
+                .find_map(|i| try_lock(&inner.readers[(start + i) % READERS]))
                 .unwrap_or_else(|| lock(&inner.readers[start % READERS]));
             work(&guard)
         })
@@ -229,26 +239,31 @@ impl SqliteStore {
 /// numbered page 2,000 deep over 100,000. Counted in steps, not time, so that a read the kernel
 /// preempts is not interrupted for the time others ran.
 const INLINE_STEPS: i32 = 50_000;
+/// The budget's backstop in time, for steps that wait on the disk (pages not yet read since
+/// the start), which no count of steps bounds.
+const INLINE_TIME: Duration = Duration::from_millis(5);
 const CHECK_EVERY: i32 = 1_000;
 
-/// Interrupts the connection's statements once they have taken a number of steps, until
-/// dropped.
+/// Interrupts the connection's statements once they have taken a number of steps or a time,
+/// until dropped.
 struct StepBudget<'c> {
     conn: &'c Connection,
     spent: Arc<AtomicBool>,
 }
 
 impl<'c> StepBudget<'c> {
-    fn set(conn: &'c Connection, steps: i32) -> Self {
+    fn set(conn: &'c Connection, steps: i32, time: Duration) -> Self {
         let spent = Arc::new(AtomicBool::new(false));
         let flag = Arc::clone(&spent);
         let mut left = steps / CHECK_EVERY;
+        let deadline = Instant::now() + time;
         conn.progress_handler(
             CHECK_EVERY,
             Some(move || {
                 left = left.saturating_sub(1);
-                flag.store(left == 0, Ordering::Relaxed);
-                left == 0
+                let spent = left == 0 || Instant::now() >= deadline;
+                flag.store(spent, Ordering::Relaxed);
+                spent
             }),
         );
         Self { conn, spent }
@@ -616,9 +631,9 @@ impl Store for SqliteStore {
         org: OrgKey,
         account: AccountId,
     ) -> Result<Option<(Organization, Option<Role>)>> {
-        let (by, key) = match org {
-            OrgKey::Id(org) => ("o.id", Value::Blob(id(org).as_bytes().to_vec())),
-            OrgKey::Slug(slug) => ("o.slug", Value::Text(slug.to_string())),
+        let (by, key): (_, Box<dyn rusqlite::ToSql + Send>) = match org {
+            OrgKey::Id(org) => ("o.id", Box::new(id(org))),
+            OrgKey::Slug(slug) => ("o.slug", Box::new(slug.to_string())),
         };
         self.point_read(move |conn| {
             let sql = format!(
@@ -1228,6 +1243,20 @@ mod tests {
         (value, runs)
     }
 
+    /// Steps enough to pass any budget of a read on the async thread.
+    const LONG: &str =
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
+         SELECT count(*) FROM n";
+
+    /// Whether every reader is out of any transaction and runs a long statement uninterrupted.
+    fn readers_are_clean(store: &SqliteStore) -> bool {
+        store.inner.readers.iter().all(|reader| {
+            let conn = lock(reader);
+            conn.is_autocommit()
+                && conn.query_row(LONG, [], |row| row.get::<_, i64>(0)).ok() == Some(300_000)
+        })
+    }
+
     #[tokio::test(flavor = "current_thread")]
     async fn a_read_runs_here_within_its_budget_and_again_off_the_async_thread_past_it() {
         let dir = tempfile::tempdir().unwrap();
@@ -1236,22 +1265,35 @@ mod tests {
 
         let (value, runs) = read_counting(&store, "SELECT 7").await;
         assert_eq!((value, runs), (7, vec![here]));
-
-        // Millions of steps: far past the budget, so interrupted here and run again elsewhere,
-        // where no deadline is left behind to interrupt it.
+        // Some thousands of steps, well within the budget.
         let (value, runs) = read_counting(
             &store,
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 3000000)
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000)
              SELECT count(*) FROM n",
         )
         .await;
-        assert_eq!(value, 3_000_000);
+        assert_eq!((value, runs), (1_000, vec![here]));
+
+        // Millions of steps: interrupted here and run again elsewhere, where no budget is left
+        // behind to interrupt it.
+        let (value, runs) = read_counting(&store, LONG).await;
+        assert_eq!(value, 300_000);
         assert_eq!(runs.len(), 2, "{runs:?}");
         assert_eq!(runs[0], here);
         assert_ne!(runs[1], here);
+        assert!(readers_are_clean(&store));
 
-        // And the readers it used answer at once again.
-        let (value, runs) = read_counting(&store, "SELECT 8").await;
-        assert_eq!((value, runs), (8, vec![here]));
+        // Interrupted inside a read transaction: the reader is left out of it.
+        let value = store
+            .read(|conn| {
+                let snapshot = conn.unchecked_transaction()?;
+                let value: i64 = snapshot.query_row(LONG, [], |row| row.get(0))?;
+                snapshot.commit()?;
+                Ok(value)
+            })
+            .await
+            .unwrap();
+        assert_eq!(value, 300_000);
+        assert!(readers_are_clean(&store));
     }
 }

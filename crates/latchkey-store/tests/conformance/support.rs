@@ -103,7 +103,6 @@ pub async fn org(store: &dyn Store, slug_text: &str, owner: &Person) -> Organiza
     org
 }
 
-/// Makes `who` a member of `org` with `role`.
 /// The organization with that id, if it is there (not deleted).
 pub async fn org_by_id(store: &dyn Store, id: OrgId) -> Option<Organization> {
     store
@@ -113,6 +112,7 @@ pub async fn org_by_id(store: &dyn Store, id: OrgId) -> Option<Organization> {
         .map(|(org, _)| org)
 }
 
+/// Makes `who` a member of `org` with `role`.
 pub async fn join(store: &dyn Store, org: &Organization, who: &Person, role: Role) {
     store
         .add_member(org.id, who.id(), role, now_plus(-1_800))
