@@ -32,7 +32,8 @@ enum Command {
 }
 
 /// A request builds and drops many small values (rows, views, JSON); mimalloc serves them
-/// with less work than glibc's allocator: list pages over HTTP 15–50% faster (BENCHMARKS.md).
+/// with less work than glibc's allocator: about a quarter more list pages a second over HTTP in
+/// side-by-side runs (BENCHMARKS.md).
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
