@@ -112,6 +112,17 @@ fn try_lock(mutex: &Mutex<Connection>) -> Option<MutexGuard<'_, Connection>> {
     }
 }
 
+impl Inner {
+    /// A reader no one holds, trying each in turn from the next one; or, if all are held, the
+    /// one to wait for.
+    fn free_reader(&self) -> Result<MutexGuard<'_, Connection>, &Mutex<Connection>> {
+        let start = self.next_reader.fetch_add(1, Ordering::Relaxed);
+        (0..READERS)
+            .find_map(|i| try_lock(&self.readers[(start + i) % READERS]))
+            .ok_or(&self.readers[start % READERS])
+    }
+}
+
 impl SqliteStore {
     /// Opens (creating if needed) the database file and brings its schema up to date.
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
@@ -164,7 +175,8 @@ impl SqliteStore {
 
     /// Runs `work`, a read of a few rows by an index, on a free reader right here: it takes
     /// microseconds, less than the hop to a blocking thread would. With every reader busy
-    /// (long listings hold them), it waits for one off the async threads like [`Self::read_off_thread`].
+    /// (long listings hold them), it waits for one off the async threads like
+    /// [`Self::read_off_thread`].
     async fn point_read<T, F>(&self, work: F) -> Result<T>
     where
         T: Send + 'static,
@@ -181,11 +193,9 @@ impl SqliteStore {
     where
         F: FnOnce(&Connection) -> T,
     {
-        let start = self.inner.next_reader.fetch_add(1, Ordering::Relaxed);
-        let free = (0..READERS).find_map(|i| try_lock(&self.inner.readers[(start + i) % READERS]));
-        match free {
-            Some(conn) => Ok(work(&conn)),
-            None => Err(work),
+        match self.inner.free_reader() {
+            Ok(conn) => Ok(work(&conn)),
+            Err(_) => Err(work),
         }
     }
 
@@ -222,11 +232,8 @@ impl SqliteStore {
     {
         let inner = Arc::clone(&self.inner);
         run_blocking(move || {
-            let start = inner.next_reader.fetch_add(1, Ordering::Relaxed);
-            let guard = (0..READERS)
-                .find_map(|i| try_lock(&inner.readers[(start + i) % READERS]))
-                .unwrap_or_else(|| lock(&inner.readers[start % READERS]));
-            work(&guard)
+            let conn = inner.free_reader().unwrap_or_else(lock);
+            work(&conn)
         })
         .await
     }
