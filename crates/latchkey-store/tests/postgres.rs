@@ -249,3 +249,43 @@ async fn a_request_dropped_at_its_begin_leaves_no_connection_in_a_transaction() 
     );
     let _ = admin.close().await;
 }
+
+/// Mints that share a statement, one of which breaks a rule no check of the statement foresees
+/// (here the index that keeps secrets' hashes unique, which two of them share): one of those
+/// two fails, every other mint is stored.
+#[tokio::test]
+async fn a_mint_that_fails_its_shared_statement_fails_alone() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let store = database.store().await;
+    let alice = person(&store, "alice").await;
+    let mints: Vec<_> = (0..32)
+        .map(|n| mint(&alice, &alice.personal, &format!("shared {n}")).build())
+        .collect();
+    let (first, second) = (7, 20);
+    let results = futures_util::future::join_all(mints.iter().enumerate().map(|(n, m)| {
+        let hash = if n == second {
+            mints[first].hash()
+        } else {
+            m.hash()
+        };
+        store.insert_token(&m.token, hash)
+    }))
+    .await;
+    let mut refused = Vec::new();
+    for (n, (minted, result)) in mints.iter().zip(results).enumerate() {
+        let stored = store.token(minted.id()).await.unwrap();
+        match result {
+            Ok(()) => assert_eq!(stored.expect("stored").token, minted.token),
+            Err(_) => {
+                assert_eq!(stored, None, "a refused mint leaves nothing");
+                refused.push(n);
+            }
+        }
+    }
+    assert!(
+        refused == [first] || refused == [second],
+        "one of the two with one hash is refused, and only it: {refused:?}"
+    );
+}

@@ -6,8 +6,8 @@ use latchkey_core::{
 use latchkey_store::{Store, StoreError};
 
 use super::support::{
-    Minted, account, assert_conflict, assert_not_found, create, fresh_hash, join, mint, new_group,
-    now_plus, org, person, slug, token_name, view,
+    Minted, account, assert_conflict, assert_not_found, create, everything, fresh_hash, group, ids,
+    join, mint, new_group, now_plus, org, person, slug, token_name, view,
 };
 
 pub async fn token_view_names_owner_creator_org_and_group(store: &dyn Store) {
@@ -401,17 +401,41 @@ pub async fn a_token_needs_its_org_group_and_owners_membership(store: &dyn Store
     assert_not_found(store.insert_token(&draft.token, draft.hash()).await);
 }
 
-/// Many writes at once (which a store may commit together): each one that fails, here on a
-/// name already taken, leaves nothing, and every other one is stored whole.
+/// Many writes at once (which a store may commit together): each one that fails, on a name
+/// already taken or on something it needs that is missing, leaves nothing, and every other
+/// one is stored whole, its scopes and the organization's total with it.
 pub async fn concurrent_writes_fail_or_succeed_each_on_its_own(store: &dyn Store) {
     let alice = person(store, "alice").await;
+    let bob = person(store, "bob").await;
     let mints: Vec<_> = (0..64)
-        .map(|i| mint(&alice, &alice.personal, &format!("batch {}", i / 2)).build())
+        .map(|i| {
+            let draft = mint(&alice, &alice.personal, &format!("batch {}", i / 2));
+            if i % 4 < 2 {
+                draft.scopes(&["tokens:read", "tokens:write"]).build()
+            } else {
+                draft.build()
+            }
+        })
         .collect();
-    let results = futures_util::future::join_all(
-        mints.iter().map(|m| store.insert_token(&m.token, m.hash())),
+    // Between them, mints that each miss something.
+    let refused = [
+        mint(&alice, &bob.personal, "not a member").build(),
+        mint(&alice, &alice.personal, "no such group")
+            .in_group(&group(&alice.personal, "never-made"))
+            .build(),
+    ];
+    let (results, refusals) = futures_util::future::join(
+        futures_util::future::join_all(
+            mints.iter().map(|m| store.insert_token(&m.token, m.hash())),
+        ),
+        futures_util::future::join_all(
+            refused
+                .iter()
+                .map(|m| store.insert_token(&m.token, m.hash())),
+        ),
     )
     .await;
+    let mut winners = Vec::new();
     for pair in mints.chunks(2).zip(results.chunks(2)) {
         let ([first, second], [a, b]) = pair else {
             unreachable!("pairs")
@@ -424,7 +448,26 @@ pub async fn concurrent_writes_fail_or_succeed_each_on_its_own(store: &dyn Store
         assert_eq!(view(store, winner.id()).await.token, winner.token);
         assert_eq!(store.token(loser.id()).await.unwrap(), None);
         assert_eq!(store.credential(loser.hash()).await.unwrap(), None);
+        winners.push(winner);
     }
+    for (refused, result) in refused.iter().zip(refusals) {
+        assert_not_found(result);
+        assert_eq!(store.token(refused.id()).await.unwrap(), None);
+    }
+
+    let mut query = everything();
+    query.org = Some(alice.personal.id);
+    let listed = store.list_tokens(&query).await.unwrap();
+    assert_eq!(listed.total, Some(32), "the organization's total");
+    query.scope = Some("tokens:write".into());
+    let mut with_scope: Vec<_> = winners
+        .iter()
+        .filter(|m| m.token.scopes.names().contains(&"tokens:write".to_owned()))
+        .map(|m| m.id())
+        .collect();
+    with_scope.sort();
+    assert_eq!(with_scope.len(), 16);
+    assert_eq!(ids(&store.list_tokens(&query).await.unwrap()), with_scope);
 }
 
 /// A bulk insert stores every token, or, when one is refused, none of them.
