@@ -199,13 +199,6 @@ impl Service {
 
     // --- organizations in view ---------------------------------------------------------------
 
-    async fn org_by_slug(&self, slug: &Slug) -> Result<Organization> {
-        self.store
-            .organization_by_slug(slug)
-            .await?
-            .ok_or_else(|| org_not_found(slug))
-    }
-
     /// The principal's standing in `org`; an organization it cannot see is not found.
     async fn standing(&self, principal: &Principal, org: &Organization) -> Result<Standing> {
         let membership = self.store.membership(org.id, principal.account.id).await?;
@@ -281,7 +274,7 @@ impl Service {
                 })?,
             None => principal.account.clone(),
         };
-        let org = if request.account_wide {
+        let slug = if request.account_wide {
             // Checked before the owner's personal organization is looked up, which a restricted
             // token could not see: the refusal is about reach, not a missing organization.
             policy::ensure_within(
@@ -296,17 +289,15 @@ impl Service {
                     "an account-wide token names no organization or group",
                 ));
             }
-            self.org_by_slug(&owner.username).await?
+            Some(&owner.username)
         } else {
             match &request.organization {
-                Some(slug) => self.org_by_slug(slug).await?,
-                None if principal.token.reach == Reach::Account => {
-                    self.org_by_slug(&owner.username).await?
-                }
-                None => self.org_in_view(principal, None).await?.0,
+                Some(slug) => Some(slug),
+                None if principal.token.reach == Reach::Account => Some(&owner.username),
+                None => None,
             }
         };
-        let standing = self.standing(principal, &org).await?;
+        let (org, standing) = self.org_in_view(principal, slug).await?;
         let group = match &request.group {
             Some(name) => Some(self.group_in(&org, name).await?),
             None => None,
