@@ -12,7 +12,7 @@ use conformance::Harness;
 use conformance::support::{join, mint, new_group, now_plus, org, person};
 use latchkey_core::{Role, Secret, SecretFormat};
 use latchkey_store::postgres::{LISTENER_APPLICATION_NAME, redacted};
-use latchkey_store::{Invalidation, PostgresStore, Store};
+use latchkey_store::{Invalidation, PostgresStore, Store, StoreError};
 use sqlx::{Connection, PgConnection};
 use test_database::{TestDatabase, with_database};
 use tokio::sync::mpsc;
@@ -278,7 +278,8 @@ async fn a_mint_that_fails_its_shared_statement_fails_alone() {
         let stored = store.token(minted.id()).await.unwrap();
         match result {
             Ok(()) => assert_eq!(stored.expect("stored").token, minted.token),
-            Err(_) => {
+            Err(error) => {
+                assert!(matches!(error, StoreError::Conflict(_)), "{error:?}");
                 assert_eq!(stored, None, "a refused mint leaves nothing");
                 refused.push(n);
             }
@@ -288,4 +289,54 @@ async fn a_mint_that_fails_its_shared_statement_fails_alone() {
         refused == [first] || refused == [second],
         "one of the two with one hash is refused, and only it: {refused:?}"
     );
+}
+
+/// A row lock held a long time (here on one organization, as a deletion holds it) stalls the
+/// mints that need that row, and only them: mints into other organizations that were queued
+/// beside one of them are stored meanwhile, and the one that waited is stored once the lock
+/// goes.
+#[tokio::test]
+async fn a_row_lock_stalls_only_the_mints_that_need_the_row() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let store = database.store().await;
+    let alice = person(&store, "alice").await;
+    let bob = person(&store, "bob").await;
+    let mut locker = PgConnection::connect(&database.url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
+    sqlx::query("SELECT 1 FROM organizations WHERE id = $1 FOR UPDATE")
+        .bind(uuid::Uuid::from(bob.personal.id))
+        .execute(&mut locker)
+        .await
+        .unwrap();
+
+    let blocked = mint(&bob, &bob.personal, "waits").build();
+    let waiting = {
+        let (store, token, hash) = (store.clone(), blocked.token.clone(), blocked.hash());
+        tokio::spawn(async move { store.insert_token(&token, hash).await })
+    };
+    let free: Vec<_> = (0..8)
+        .map(|n| mint(&alice, &alice.personal, &format!("free {n}")).build())
+        .collect();
+    let stored = tokio::time::timeout(
+        Duration::from_secs(5),
+        futures_util::future::join_all(free.iter().map(|m| store.insert_token(&m.token, m.hash()))),
+    )
+    .await
+    .expect("mints that need no locked row are stored while it is held");
+    for result in stored {
+        result.expect("a mint into another organization");
+    }
+    assert!(
+        !waiting.is_finished(),
+        "the mint into the locked organization waits"
+    );
+
+    sqlx::query("COMMIT").execute(&mut locker).await.unwrap();
+    waiting
+        .await
+        .unwrap()
+        .expect("the mint that waited is stored once the lock goes");
+    assert!(store.token(blocked.id()).await.unwrap().is_some());
 }
