@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 
 use conformance::Harness;
-use conformance::support::{join, mint, new_group, now_plus, org, person};
+use conformance::support::{Person, join, mint, new_group, now_plus, org, person};
 use latchkey_core::{Role, Secret, SecretFormat};
 use latchkey_store::postgres::{LISTENER_APPLICATION_NAME, redacted};
 use latchkey_store::{Invalidation, PostgresStore, Store, StoreError};
@@ -25,6 +25,14 @@ async fn postgres() -> Option<Harness> {
 }
 
 conformance::conformance_tests!(postgres().await);
+
+/// A store in a database of its own, with one person in it; `None` without PostgreSQL.
+async fn store_with_alice() -> Option<(TestDatabase, PostgresStore, Person)> {
+    let database = TestDatabase::create().await?;
+    let store = database.store().await;
+    let alice = person(&store, "alice").await;
+    Some((database, store, alice))
+}
 
 async fn listen(store: &PostgresStore) -> mpsc::Receiver<Invalidation> {
     store
@@ -214,11 +222,9 @@ async fn a_listener_that_loses_its_connection_says_so_and_listens_again() {
 /// no pooled connection inside that transaction, for the next statements to run in.
 #[tokio::test]
 async fn a_request_dropped_at_its_begin_leaves_no_connection_in_a_transaction() {
-    let Some(database) = TestDatabase::create().await else {
+    let Some((database, store, alice)) = store_with_alice().await else {
         return;
     };
-    let store = database.store().await;
-    let alice = person(&store, "alice").await;
     let token = mint(&alice, &alice.personal, "laptop").insert(&store).await;
     // Every pooled connection open, so that the next ones are taken at the first poll.
     futures_util::future::join_all((0..16).map(|_| store.token(token.id()))).await;
@@ -255,11 +261,9 @@ async fn a_request_dropped_at_its_begin_leaves_no_connection_in_a_transaction() 
 /// two fails, every other mint is stored.
 #[tokio::test]
 async fn a_mint_that_fails_its_shared_statement_fails_alone() {
-    let Some(database) = TestDatabase::create().await else {
+    let Some((_database, store, alice)) = store_with_alice().await else {
         return;
     };
-    let store = database.store().await;
-    let alice = person(&store, "alice").await;
     let mints: Vec<_> = (0..32)
         .map(|n| mint(&alice, &alice.personal, &format!("shared {n}")).build())
         .collect();
@@ -297,11 +301,9 @@ async fn a_mint_that_fails_its_shared_statement_fails_alone() {
 /// goes.
 #[tokio::test]
 async fn a_row_lock_stalls_only_the_mints_that_need_the_row() {
-    let Some(database) = TestDatabase::create().await else {
+    let Some((database, store, alice)) = store_with_alice().await else {
         return;
     };
-    let store = database.store().await;
-    let alice = person(&store, "alice").await;
     let bob = person(&store, "bob").await;
     let mut locker = PgConnection::connect(&database.url).await.unwrap();
     sqlx::query("BEGIN").execute(&mut locker).await.unwrap();
