@@ -313,6 +313,8 @@ async fn a_row_lock_stalls_only_the_mints_that_need_the_row() {
         .await
         .unwrap();
 
+    // On the test's one thread every mint below is queued before the minting task runs, so
+    // that they share a batch: the one that waits and the ones that need not.
     let blocked = mint(&bob, &bob.personal, "waits").build();
     let waiting = {
         let (store, token, hash) = (store.clone(), blocked.token.clone(), blocked.hash());
