@@ -1497,13 +1497,13 @@ async fn insert_batch(
 async fn mint_alone(pool: &PgPool, mint: Mint) {
     let outcome = write(|| async {
         let mut conn = pool.acquire().await?;
-        let [outcome] = <[_; 1]>::try_from(
-            insert_tokens(&mut conn, &[(&mint.token, mint.hash)])
-                .await
-                .map_err(taken)?,
-        )
-        .map_err(|_| StoreError::Backend("one token to insert, not one outcome".into()))?;
-        Ok(outcome)
+        let outcomes = insert_tokens(&mut conn, &[(&mint.token, mint.hash)])
+            .await
+            .map_err(taken)?;
+        Ok(outcomes
+            .into_iter()
+            .next()
+            .expect("insert_tokens answers for every token or fails"))
     })
     .await
     .and_then(|outcome| outcome);
