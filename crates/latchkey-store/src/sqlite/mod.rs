@@ -40,6 +40,9 @@ const READERS: usize = 4;
 /// Writes that share one commit at most: enough to turn a queue of small mints into one fsync,
 /// few enough that the first of them does not wait long behind the rest.
 const GROUP_COMMIT: usize = 256;
+/// `last_used_at` stamps written in one job of the writer, the most a mint waits behind. Under
+/// a verify load, whole flushes held mints for half a second at p99 (BENCHMARKS.md).
+const STAMPS_A_WRITE: usize = 500;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -1052,20 +1055,26 @@ impl Store for SqliteStore {
     }
 
     async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()> {
-        if stamps.is_empty() {
-            return Ok(());
+        let mut stamps = stamps.to_vec();
+        // In key order, neighbouring stamps share the pages they change.
+        stamps.sort_unstable();
+        // A flush under load holds tens of thousands of stamps, a second of the writer's time:
+        // written as one job, every mint queued behind it would wait that second. Between two
+        // chunks, the writes queued meanwhile take their turn.
+        for chunk in stamps.chunks(STAMPS_A_WRITE) {
+            let chunk = chunk.to_vec();
+            self.write(move |tx| {
+                let mut stmt = tx.prepare_cached(
+                    "UPDATE tokens SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
+                )?;
+                for (token, at) in chunk {
+                    stmt.execute(params![id(token), at.unix()])?;
+                }
+                Ok(())
+            })
+            .await?;
         }
-        let stamps = stamps.to_vec();
-        self.write(move |tx| {
-            let mut stmt = tx.prepare_cached(
-                "UPDATE tokens SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
-            )?;
-            for (token, at) in stamps {
-                stmt.execute(params![id(token), at.unix()])?;
-            }
-            Ok(())
-        })
-        .await
+        Ok(())
     }
 }
 

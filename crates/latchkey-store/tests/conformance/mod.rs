@@ -95,6 +95,7 @@ macro_rules! conformance_tests {
             tokens::revoke_is_idempotent,
             tokens::rotate_replaces_the_secret_of_a_live_token,
             tokens::record_usage_never_moves_last_used_backwards,
+            tokens::record_usage_writes_a_large_flush_whole,
             tokens::concurrent_writes_fail_or_succeed_each_on_its_own,
             tokens::insert_tokens_is_all_or_nothing,
             listing::every_filter_matches_the_model,

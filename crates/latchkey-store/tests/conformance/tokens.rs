@@ -323,6 +323,36 @@ pub async fn record_usage_never_moves_last_used_backwards(store: &dyn Store) {
     );
 }
 
+/// A flush under load carries stamps of thousands of tokens, in no order, some twice: a store
+/// may write them in parts (SQLite does, so that mints are not held behind them), and must
+/// still write every one.
+pub async fn record_usage_writes_a_large_flush_whole(store: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let tokens: Vec<_> = (0..2_500)
+        .map(|i| mint(&alice, &alice.personal, &format!("used {i}")).build())
+        .collect();
+    store
+        .insert_tokens(tokens.iter().map(|m| (m.token.clone(), m.hash())).collect())
+        .await
+        .unwrap();
+    let used_at = |i: usize| now_plus(-10_000 + i64::try_from(i).expect("small"));
+    // Newest first (against the id order), each token's stamp followed by an older one.
+    let stamps: Vec<_> = tokens
+        .iter()
+        .enumerate()
+        .rev()
+        .flat_map(|(i, m)| [(m.id(), used_at(i)), (m.id(), now_plus(-20_000))])
+        .collect();
+    store.record_usage(&stamps).await.unwrap();
+    for (i, token) in tokens.iter().enumerate() {
+        assert_eq!(
+            view(store, token.id()).await.token.last_used_at,
+            Some(used_at(i)),
+            "token {i}"
+        );
+    }
+}
+
 pub async fn a_token_needs_its_org_group_and_owners_membership(store: &dyn Store) {
     let alice = person(store, "alice").await;
     let bob = person(store, "bob").await;
