@@ -12,6 +12,10 @@ use latchkey_bench::{Seeded, bench_dir, bench_tokens};
 use latchkey_core::{Account, Organization, Secret, SecretFormat, Slug, TokenStatus};
 use latchkey_store::{Cursor, CursorKey, PageRequest, SqliteStore, Store, TokenQuery};
 
+/// The server's allocator: the writer's mints allocate as the server's do.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn uuid_bytes(id: uuid::Uuid) -> Vec<u8> {
     id.as_bytes().to_vec()
 }

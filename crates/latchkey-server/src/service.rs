@@ -782,7 +782,7 @@ enum LookupOutcome {
 
 impl Verification {
     pub fn view(&self) -> Option<&TokenView> {
-        self.found.as_ref().map(|cached| &cached.view)
+        self.found.as_ref().map(|cached| &*cached.view)
     }
 
     fn bare(code: VerifyCode) -> Self {

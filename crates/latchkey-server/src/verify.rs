@@ -16,10 +16,14 @@ use latchkey_store::{Invalidation, Store, StoreError};
 use quick_cache::sync::Cache;
 use tokio::sync::mpsc;
 
+pub mod table;
+use table::{Keyed, SecretTable};
+
 /// How the verification cache behaves.
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
-    /// How many secrets (found or not) the cache holds at most.
+    /// How many tokens the cache holds at most; it remembers a sixteenth as many secrets
+    /// found to be no token's.
     pub capacity: usize,
     /// The hard lifetime of a found entry: the backstop if an eviction is ever missed. Kept
     /// in whole seconds (of the clock verification reads anyway), a fraction dropped.
@@ -48,6 +52,8 @@ impl Default for CacheConfig {
 #[repr(C)]
 #[derive(Debug)]
 pub struct Cached {
+    /// The hash of the secret, which a lookup checks whole.
+    hash: SecretHash,
     /// The last second a use was recorded for, so a token used a thousand times in a second
     /// takes the stamp lock once.
     last_stamp: AtomicI64,
@@ -61,19 +67,23 @@ pub struct Cached {
     revoked: bool,
     /// `view.owner_role()`.
     owner_role: Option<Role>,
-    pub view: TokenView,
+    /// Apart from the fields above, so that the entries' fronts lie close together in memory
+    /// (a size class of their own) and share pages: with a million cached, a hit that lands
+    /// on a page the processor has not mapped lately waits for a page walk too.
+    pub view: Box<TokenView>,
 }
 
 impl Cached {
-    fn new(view: TokenView, inserted: Timestamp) -> Self {
+    fn new(hash: SecretHash, view: TokenView, inserted: Timestamp) -> Self {
         Self {
+            hash,
             last_stamp: AtomicI64::new(i64::MIN),
             id: view.token.id,
             inserted: inserted.unix(),
             expires_at: view.token.expires_at,
             revoked: view.token.revoked_at.is_some(),
             owner_role: view.owner_role(),
-            view,
+            view: Box::new(view),
         }
     }
 
@@ -90,6 +100,12 @@ impl Cached {
     }
 }
 
+impl Keyed for Cached {
+    fn key(&self) -> &SecretHash {
+        &self.hash
+    }
+}
+
 /// Whether an entry made at second `inserted` is younger than `ttl` seconds at `now`. An entry
 /// from the future (the wall clock was set back) is not: the TTL is a hard limit, which a
 /// clock step must not stretch.
@@ -97,17 +113,14 @@ fn fresh(inserted: i64, ttl: u64, now: Timestamp) -> bool {
     u64::try_from(now.unix().wrapping_sub(inserted)).is_ok_and(|age| age < ttl)
 }
 
-#[derive(Clone)]
-enum Entry {
-    Found(Arc<Cached>),
-    /// No token has the secret, as of this second.
-    Missing(i64),
-}
-
 pub struct Verifier {
     store: Arc<dyn Store>,
     format: SecretFormat,
-    cache: Cache<SecretHash, Entry>,
+    /// Tokens found, the table every hit reads.
+    found: SecretTable<Cached>,
+    /// Secrets no token has, and the second that was found: these keys are anyone's choice,
+    /// so they go to a cache that hashes them with a seed of its own.
+    missing: Cache<SecretHash, i64>,
     /// Bumped by every eviction, so a lookup that raced one does not put back what it read. A
     /// plain atomic: a hit only loads it, and shares no lock with other cores.
     epoch: AtomicU64,
@@ -130,7 +143,8 @@ impl Verifier {
         Self {
             store,
             format,
-            cache: Cache::new(config.capacity.max(1)),
+            found: SecretTable::new(config.capacity),
+            missing: Cache::new((config.capacity / 16).max(1)),
             positive_ttl: config.positive_ttl.as_secs(),
             negative_ttl: config.negative_ttl.as_secs(),
             epoch: AtomicU64::new(0),
@@ -158,35 +172,44 @@ impl Verifier {
         // lookup that saw the trust still on cannot put back what it read past that moment.
         let epoch = self.epoch.load(Ordering::Acquire);
         let trusted = self.trusted.load(Ordering::Acquire);
-        match self.cache.get(&hash).filter(|_| trusted) {
-            Some(Entry::Found(cached)) if fresh(cached.inserted, self.positive_ttl, now) => {
-                return Ok(Some(cached));
+        if trusted {
+            if let Some(cached) = self.found.get(&hash) {
+                if fresh(cached.inserted, self.positive_ttl, now) {
+                    return Ok(Some(cached));
+                }
+            } else if self
+                .missing
+                .get(&hash)
+                .is_some_and(|at| fresh(at, self.negative_ttl, now))
+            {
+                return Ok(None);
             }
-            Some(Entry::Missing(at)) if fresh(at, self.negative_ttl, now) => return Ok(None),
-            _ => {}
         }
         let found = self
             .store
             .credential(hash)
             .await
-            .map_err(LookupError::Store)?;
-        let entry = match found {
-            Some(view) => Entry::Found(Arc::new(Cached::new(view, now))),
-            None => Entry::Missing(now.unix()),
-        };
+            .map_err(LookupError::Store)?
+            .map(|view| Arc::new(Cached::new(hash, view, now)));
         {
             // Checked and inserted under the read lock, so an eviction (which holds the write
             // lock) comes wholly before this, and bumped the epoch, or wholly after, and
             // removes what was put in: no reader ever sees a stale entry.
             let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
             if trusted && self.epoch.load(Ordering::Acquire) == epoch {
-                self.cache.insert(hash, entry.clone());
+                match &found {
+                    Some(cached) => {
+                        self.found.insert(Arc::clone(cached));
+                        self.missing.remove(&hash);
+                    }
+                    None => {
+                        self.found.remove(&hash);
+                        self.missing.insert(hash, now.unix());
+                    }
+                }
             }
         }
-        Ok(match entry {
-            Entry::Found(cached) => Some(cached),
-            Entry::Missing(_) => None,
-        })
+        Ok(found)
     }
 
     /// Records a use in memory; the flusher writes it within a second.
@@ -202,14 +225,16 @@ impl Verifier {
     pub fn evict(&self, hashes: &[SecretHash]) {
         let _gate = self.close_gate();
         for hash in hashes {
-            self.cache.remove(hash);
+            self.found.remove(hash);
+            self.missing.remove(hash);
         }
     }
 
     /// Drops everything: for changes that touch many tokens' rights at once (roles, members).
     pub fn clear(&self) {
         let _gate = self.close_gate();
-        self.cache.clear();
+        self.found.clear();
+        self.missing.clear();
     }
 
     /// Shuts out every miss's insert and bumps the epoch, for an eviction to do its removals
@@ -364,7 +389,7 @@ mod tests {
                         view.membership = membership;
                         view.token.revoked_at = revoked_at;
                         view.token.expires_at = expires_at;
-                        let cached = Cached::new(view.clone(), now);
+                        let cached = Cached::new(root.hash(), view.clone(), now);
                         assert_eq!(cached.owner_role(), view.owner_role());
                         for role in [None, Some(Role::Viewer), Some(Role::Admin)] {
                             for required in &wanted {

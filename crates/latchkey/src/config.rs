@@ -46,7 +46,8 @@ pub struct ServeArgs {
     /// On first start, the root account's email, shown as `created_by` on what root mints.
     #[arg(long, env = "LATCHKEY_ROOT_EMAIL")]
     pub root_email: Option<String>,
-    /// How many secrets the verification cache holds at most [default: 1000000].
+    /// How many tokens the verification cache holds at most (and a sixteenth as many secrets
+    /// found to be no token's) [default: 1000000].
     #[arg(long, env = "LATCHKEY_CACHE_CAPACITY")]
     pub cache_capacity: Option<usize>,
     /// Seconds a verified token may be served from the cache before the store is asked again
