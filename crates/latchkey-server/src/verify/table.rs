@@ -105,7 +105,11 @@ impl<T: Keyed> SecretTable<T> {
     /// A table for `capacity` entries at most (at least one).
     pub fn new(capacity: usize) -> Self {
         let capacity = capacity.max(1);
-        let most_sets = (capacity * 4).div_ceil(WAYS).next_power_of_two();
+        // Memory grows with the entries, not the capacity: a capacity beyond any machine's
+        // memory only sets where the doubling stops.
+        let most_sets = (capacity.saturating_mul(4).div_ceil(WAYS))
+            .checked_next_power_of_two()
+            .unwrap_or(1 << (usize::BITS - 8));
         Self {
             sets: ArcSwap::new(empty_sets(most_sets.min(FIRST_SETS))),
             changes: RwLock::new(()),
@@ -333,6 +337,15 @@ mod tests {
         });
         let held = keys.iter().filter(|k| table.get(k).is_some()).count();
         assert_eq!(held, table.len(), "the count is what the table holds");
+    }
+
+    #[test]
+    fn any_capacity_makes_a_table() {
+        for capacity in [0, 1, usize::MAX / 3, usize::MAX] {
+            let table = SecretTable::new(capacity);
+            table.insert(key(1));
+            assert!(table.get(&key(1)).is_some());
+        }
     }
 
     #[test]
