@@ -89,11 +89,20 @@ impl TokenId {
     /// `tok_` and 24 lowercase base36 digits (native and Tooken).
     pub fn native(&self) -> String {
         let raw = self.0.as_u128();
-        let mut packed = (raw >> 80) << 74 | ((raw >> 64) & MID_12) << 62 | (raw & LOW_62);
+        let packed = (raw >> 80) << 74 | ((raw >> 64) & MID_12) << 62 | (raw & LOW_62);
+        // One division of the 128-bit number, then two halves of twelve digits each in 64-bit
+        // arithmetic: a division of a u128 is a call into a software routine, and 24 of them
+        // were 2% of the server's CPU under a verify load.
+        const HALF: u128 = 36u128.pow(12);
         let mut digits = [b'0'; NATIVE_DIGITS];
-        for digit in digits.iter_mut().rev() {
-            *digit = BASE36[(packed % 36) as usize];
-            packed /= 36;
+        let (high, low) = digits.split_at_mut(NATIVE_DIGITS / 2);
+        for (half, value) in [(high, packed / HALF), (low, packed % HALF)] {
+            // Below 36^12 < 2^63 (the high half too: 2^122 / 36^12 < 36^12).
+            let mut value = value as u64;
+            for digit in half.iter_mut().rev() {
+                *digit = BASE36[(value % 36) as usize];
+                value /= 36;
+            }
         }
         let mut out = String::with_capacity(NATIVE_PREFIX.len() + NATIVE_DIGITS);
         out.push_str(NATIVE_PREFIX);
@@ -201,6 +210,14 @@ mod tests {
         fn native_spelling_keeps_time_order(a in any::<u128>(), b in any::<u128>()) {
             let (a, b) = (v7_from(a), v7_from(b));
             prop_assert_eq!(a.cmp(&b), a.native().cmp(&b.native()));
+        }
+    }
+
+    #[test]
+    fn the_smallest_and_largest_ids_round_trip_natively() {
+        for bits in [0, u128::MAX] {
+            let id = v7_from(bits);
+            assert_eq!(id.native().parse::<TokenId>().unwrap(), id);
         }
     }
 
