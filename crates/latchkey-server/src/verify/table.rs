@@ -1,9 +1,9 @@
 //! The table a verification hit reads: found credentials by the hash of their secret.
 //!
-//! A general cache (`quick_cache`, which this replaced) finds an entry through three lines of
-//! memory: its hash table's control bytes, the slot holding an index, the entry that index
-//! names, and then the value behind the entry's `Arc`. With a million tokens cached each is a
-//! miss to memory, and a hit took 4× the time of the SHA-256 before it. Here a key picks one
+//! A general cache (`quick_cache`, which this replaced) finds an entry through four lines in
+//! four places of memory: its hash table's control bytes, the slot holding an index, the entry
+//! that index names, and the value behind the entry's `Arc`. With a million tokens cached each
+//! is a miss to memory, and a hit took several times the SHA-256 before it. Here a key picks one
 //! set of eight ways, a 128-byte block holding the set's lock, a short tag of each way's key
 //! and the pointers: a hit reads that block and the entry the pointer names, whose front holds
 //! the reference counts it bumps anyway and the full key it is checked against.
