@@ -198,6 +198,9 @@ impl Verifier {
             let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
             if trusted && self.epoch.load(Ordering::Acquire) == epoch {
                 match &found {
+                    // Each answer drops the other kind's entry: a stale "no such token" would
+                    // answer once the table gave this token up, and a stale token would keep
+                    // the lookup from the "no such token" behind it.
                     Some(cached) => {
                         self.found.insert(Arc::clone(cached));
                         self.missing.remove(&hash);

@@ -138,35 +138,31 @@ impl<T: Keyed> SecretTable<T> {
             let _changing = self.changing();
             let sets = self.sets.load();
             let (set, tag) = place(entry.key(), sets.len());
-            let mut entry = Some(entry);
-            // A second turn only when the table is full and this set empty: room is made in
-            // another set first.
-            for _ in 0..2 {
-                let mut ways = sets[set].write();
-                let Some(new) = entry.take() else { break };
-                let occupied = ways.entries.iter().flatten().count();
-                let way = match ways.position(new.key(), tag) {
-                    Some(way) => way,
-                    None => match ways.entries.iter().position(Option::is_none) {
-                        Some(free) if self.reserve() => free,
-                        // Full (the set or the table): the occupied way the tag's bits pick.
-                        _ if occupied > 0 => (0..WAYS)
-                            .filter(|&way| ways.entries[way].is_some())
-                            .nth(tag as usize % occupied)
-                            .unwrap_or(0),
-                        _ => {
-                            drop(ways);
-                            self.give_up_one_after(&sets, set);
-                            entry = Some(new);
-                            continue;
-                        }
-                    },
-                };
-                ways.tags[way] = tag;
-                let given_up = ways.entries[way].replace(new);
-                drop(ways);
-                drop(given_up);
-                break;
+            let mut ways = sets[set].write();
+            let occupied = ways.entries.iter().flatten().count();
+            // A full table and an empty set: the entry goes in, and one of another set out.
+            let mut overflow = false;
+            let way = match ways.position(entry.key(), tag) {
+                Some(way) => way,
+                None => match ways.entries.iter().position(Option::is_none) {
+                    Some(free) if self.reserve() => free,
+                    Some(free) if occupied == 0 => {
+                        overflow = true;
+                        free
+                    }
+                    // Full (the set or the table): the occupied way the tag's bits pick.
+                    _ => (0..WAYS)
+                        .filter(|&way| ways.entries[way].is_some())
+                        .nth(tag as usize % occupied.max(1))
+                        .unwrap_or(0),
+                },
+            };
+            ways.tags[way] = tag;
+            let given_up = ways.entries[way].replace(entry);
+            drop(ways);
+            drop(given_up);
+            if overflow {
+                self.give_up_one_after(&sets, set);
             }
         }
         if self.crowded() {
@@ -245,7 +241,7 @@ impl<T: Keyed> SecretTable<T> {
     }
 
     /// Drops an entry of the first set after `set` that holds one (about one set away when
-    /// the table is full: a fourth of its ways are taken).
+    /// the table is full: a fourth of its ways are taken), for one put in uncounted.
     fn give_up_one_after(&self, sets: &Sets<T>, set: usize) {
         for step in 1..=sets.len() {
             let given_up = sets[(set + step) & (sets.len() - 1)]
@@ -254,7 +250,6 @@ impl<T: Keyed> SecretTable<T> {
                 .iter_mut()
                 .find_map(Option::take);
             if given_up.is_some() {
-                self.len.fetch_sub(1, Ordering::Relaxed);
                 return;
             }
         }
