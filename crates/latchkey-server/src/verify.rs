@@ -221,7 +221,12 @@ impl Verifier {
 
     /// Records a use in memory; the flusher writes it within a second.
     pub fn stamp(&self, cached: &Cached, now: Timestamp) {
-        if cached.last_stamp.swap(now.unix(), Ordering::Relaxed) != now.unix() {
+        // A load first: most uses fall in a second already stamped, and a plain read spares
+        // them the locked exchange, which waits for the processor's pending stores.
+        let second = now.unix();
+        if cached.last_stamp.load(Ordering::Relaxed) != second
+            && cached.last_stamp.swap(second, Ordering::Relaxed) != second
+        {
             lock(&self.stamps).push((cached.id, now));
         }
     }
