@@ -411,7 +411,7 @@ mod tests {
         let (a, b) = (TokenId::new(), TokenId::new());
         let at = Timestamp::from_unix;
         lock(&verifier.stamps).extend([(b, at(5)), (a, at(7)), (b, at(9)), (a, at(6))]);
-        let mut want = vec![(a, at(7)), (b, at(9))];
+        let mut want = [(a, at(7)), (b, at(9))];
         want.sort_unstable();
         let taken = verifier.take_stamps();
         assert_eq!(*taken, want[..]);
