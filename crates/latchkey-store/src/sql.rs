@@ -121,14 +121,17 @@ impl Dialect {
     fn name_contains(self, c: &mut Conditions, needle: &str) {
         match self {
             // The index takes phrases of three characters or more; a shorter needle matches so
-            // many names that reading them in order is as quick.
+            // many names that reading them in order is as quick. Matched once a statement,
+            // ahead of it: a numbered page's count and rows both read the matches, and the
+            // index's work is most of theirs (BENCHMARKS.md).
             Self::Sqlite if needle.chars().count() >= 3 => {
                 let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
-                c.bind(
-                    "t.id IN (SELECT token_id FROM tokens_name_trigrams \
-                     WHERE tokens_name_trigrams MATCH ?)",
-                    Arg::Text(phrase),
+                let param = c.arg(Arg::Text(phrase));
+                c.with = format!(
+                    "WITH name_matches AS MATERIALIZED (SELECT token_id FROM tokens_name_trigrams \
+                     WHERE tokens_name_trigrams MATCH {param}) "
                 );
+                c.plain("t.id IN name_matches");
             }
             Self::Sqlite => c.bind("instr(t.name_folded, ?) > 0", Arg::Text(needle.to_owned())),
             Self::Postgres => {
@@ -157,9 +160,12 @@ pub(crate) enum Arg {
 
 /// A listing written out: how to count its matches (for numbered pages) and how to read a page.
 pub(crate) struct Listing {
-    /// The count of every match and its arguments, for numbered pages. Its parameters begin
-    /// with the page's (`args`), so that it binds in the page's statement as well.
-    pub count: Option<(String, Vec<Arg>)>,
+    /// The count of every match and its arguments, for numbered pages, without `with`. Its
+    /// parameters begin with the page's (`args`), so that it binds in the page's statement as
+    /// well.
+    count: Option<(String, Vec<Arg>)>,
+    /// The start of every statement: see [`Conditions::with`].
+    with: String,
     /// The filters and the cursor's bound, as a WHERE clause over `tokens t`.
     filter_sql: String,
     /// What the filters and the cursor bind, in order.
@@ -187,6 +193,9 @@ struct Conditions {
     dialect: Dialect,
     clauses: Vec<String>,
     args: Vec<Arg>,
+    /// What every statement using the clauses starts with: the tables they name (`WITH …`),
+    /// or nothing.
+    with: String,
 }
 
 impl Conditions {
@@ -221,6 +230,7 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
         dialect,
         clauses: Vec::new(),
         args: Vec::new(),
+        with: String::new(),
     };
     if let Some(org) = query.org {
         c.bind("t.org_id = ?", Arg::Id(org.into()));
@@ -403,6 +413,7 @@ impl Listing {
         Self {
             count,
             filter_sql: conditions.sql(),
+            with: conditions.with,
             args: conditions.args,
             key_column,
             descending: sort.descending,
@@ -431,7 +442,7 @@ impl Listing {
     /// order. `total` must come from the same snapshot as the page.
     pub fn page_sql(&self, total: Option<u64>) -> Option<String> {
         let fetch = self.fetch();
-        Some(match total {
+        let rows = match total {
             Some(total) if self.offset >= total => return None,
             Some(total) if total - self.offset < self.offset => {
                 // Rows [offset, end) of the list are rows [total - end, total - offset) of the
@@ -440,14 +451,26 @@ impl Listing {
                 self.rows_sql(true, end - self.offset, total - end)
             }
             _ => self.rows_sql(false, fetch, self.offset),
-        })
+        };
+        Some(format!("{}{rows}", self.with))
+    }
+
+    /// Whether its statements start with a `WITH` that finds rows (see [`Conditions::with`]).
+    pub fn starts_with_a_search(&self) -> bool {
+        !self.with.is_empty()
+    }
+
+    /// The statement counting every match and its arguments, for numbered pages.
+    pub fn count(&self) -> Option<(String, &[Arg])> {
+        let (count, args) = self.count.as_ref()?;
+        Some((format!("{}{count}", self.with), args))
     }
 
     /// For a numbered page near the start of the list, one statement that reads the page and
     /// its total in one snapshot, with its arguments; `None` for deeper pages and for cursors.
     /// It spares a client/server store the round trips of a transaction (begin, count, page,
-    /// commit). Each row is a page's row followed by the total; an empty page is one row of
-    /// NULLs and the total. Such a page is always read forward: skipping at most
+    /// commit), and the page and its count share what `with` finds. Each row is a page's row
+    /// followed by the total; an empty page is one row of NULLs and the total. Such a page is always read forward: skipping at most
     /// [`NEAR_START`] index entries costs microseconds, where the reverse walk pays off only
     /// for a page past the middle of a long list.
     pub fn counted_page_sql(&self) -> Option<(String, &[Arg])> {
@@ -470,8 +493,9 @@ impl Listing {
         }
         Some((
             format!(
-                "SELECT p.*, n.total FROM (SELECT ({count}) AS total) n \
-                 LEFT JOIN ({rows}) p ON true ORDER BY {order}"
+                "{}SELECT p.*, n.total FROM (SELECT ({count}) AS total) n \
+                 LEFT JOIN ({rows}) p ON true ORDER BY {order}",
+                self.with
             ),
             args,
         ))

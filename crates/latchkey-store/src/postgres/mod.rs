@@ -947,7 +947,7 @@ impl Store for PostgresStore {
                 Some(total),
             );
         }
-        let Some((count_sql, count_args)) = &listing.count else {
+        let Some((count_sql, count_args)) = listing.count() else {
             let rows = match listing.page_sql(None) {
                 Some(sql) => {
                     bind(listing_query(&listing, sql), &listing.args)
@@ -960,7 +960,7 @@ impl Store for PostgresStore {
         };
         // The count and the page read one snapshot: a deep page is found from the total.
         let mut snapshot = begin_with(&self.pool, READ_SNAPSHOT).await?;
-        let total: i64 = bind(listing_query(&listing, count_sql.clone()), count_args)
+        let total: i64 = bind(listing_query(&listing, count_sql), count_args)
             .fetch_one(&mut *snapshot)
             .await?
             .try_get(0)?;

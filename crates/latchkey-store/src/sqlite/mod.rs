@@ -1191,12 +1191,40 @@ fn read_values(row: &rusqlite::Row<'_>, table: Table) -> rusqlite::Result<Vec<tr
 
 fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
     let listing = Listing::new(query, Dialect::Sqlite);
+    // A page near the start and its count in one statement when they share what its `WITH`
+    // finds (a name filter's matches): once for both. Otherwise two statements in a read
+    // transaction, which cost no round trips here: side by side, status=active 109–142 µs a
+    // page against 147–186 µs in one statement.
+    if let Some((sql, args)) = listing
+        .counted_page_sql()
+        .filter(|_| listing.starts_with_a_search())
+    {
+        let mut statement = conn.prepare_cached(&sql)?;
+        let total_column = statement.column_count() - 1;
+        let mut rows = statement.query(rusqlite::params_from_iter(values(args)))?;
+        let (mut tokens, mut total) = (Vec::new(), None);
+        while let Some(row) = rows.next()? {
+            total = Some(row.get::<_, u64>(total_column)?);
+            // An empty page is one row of NULLs, there for the total.
+            if row.get_ref(0)? != rusqlite::types::ValueRef::Null {
+                tokens.push(token_view_from(row)?);
+            }
+        }
+        drop(rows);
+        if !listing.reads_from_the_top() {
+            statement.discard();
+        }
+        let total = total.ok_or_else(|| {
+            StoreError::Backend("a counted page came back without its count".to_owned())
+        })?;
+        return Ok(listing.page(query, tokens, Some(total)));
+    }
     // The count and the page read one snapshot: a deep page is found from the total.
     let snapshot = conn.unchecked_transaction()?;
-    let total = match &listing.count {
+    let total = match listing.count() {
         Some((sql, args)) => Some(
             snapshot
-                .prepare_cached(sql)?
+                .prepare_cached(&sql)?
                 .query_row(rusqlite::params_from_iter(values(args)), |row| {
                     row.get::<_, u64>(0)
                 })?,

@@ -575,11 +575,14 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
     // Not a whole organization's listing: counted from its matches, not from the counters.
     let mut filtered = whole_org.clone();
     filtered.exclude_account_wide = true;
-    for base in [whole_org, active, filtered] {
+    // Every name holds it: the name index's matches, found for the count and for the page.
+    let mut named = whole_org.clone();
+    named.name_contains = Some("EEP ".to_owned());
+    for base in [whole_org, active, filtered, named] {
         for sort in ["-created_at", "name", "-expires_at"] {
             let mut query = base.clone();
             query.sort = sort.parse().expect("a sort");
-            let label = format!("{:?} by {sort}", base.status);
+            let label = format!("{:?}, {:?} by {sort}", base.status, base.name_contains);
             let walked: Vec<TokenView> = walk(store, &query, PER_PAGE, &label)
                 .await
                 .into_iter()
