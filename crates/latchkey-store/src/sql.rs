@@ -470,9 +470,9 @@ impl Listing {
     /// its total in one snapshot, with its arguments; `None` for deeper pages and for cursors.
     /// It spares a client/server store the round trips of a transaction (begin, count, page,
     /// commit), and the page and its count share what `with` finds. Each row is a page's row
-    /// followed by the total; an empty page is one row of NULLs and the total. Such a page is always read forward: skipping at most
-    /// [`NEAR_START`] index entries costs microseconds, where the reverse walk pays off only
-    /// for a page past the middle of a long list.
+    /// followed by the total; an empty page is one row of NULLs and the total. Such a page is
+    /// always read forward: skipping at most [`NEAR_START`] index entries costs microseconds,
+    /// where the reverse walk pays off only for a page past the middle of a long list.
     pub fn counted_page_sql(&self) -> Option<(String, &[Arg])> {
         let (count, args) = self.count.as_ref()?;
         if self.offset > NEAR_START {
