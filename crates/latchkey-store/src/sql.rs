@@ -301,59 +301,85 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
 
 /// The SQL that counts a numbered listing's matches, and its arguments: the filters' own, then
 /// any of its own, so that the count can also be a subquery of the page's statement. A listing
-/// of a whole organization, by status or not, reads the organization's counters
-/// (`token_counts`, `token_expiry_counts`: see the migration that made them) and today's
-/// expired tokens; any other filter counts its matches.
+/// the counters cover reads them ([`counters_sql`]); any other counts its matches.
 fn count_sql(query: &TokenQuery, dialect: Dialect, conditions: &Conditions) -> (String, Vec<Arg>) {
+    let mut args = conditions.args.clone();
+    match counters_sql(query, dialect, args.len()) {
+        Some((sql, own)) => {
+            args.extend(own);
+            (format!("SELECT {sql}"), args)
+        }
+        None => (
+            format!("SELECT count(*) FROM tokens t {}", conditions.sql()),
+            args,
+        ),
+    }
+}
+
+/// The total of a listing from the counters that triggers keep, where they cover it, and the
+/// arguments of its parameters, numbered after the `before` of the filters. A whole
+/// organization, by status or not, reads the organization's counters (`token_counts`,
+/// `token_expiry_counts`: see the migration that made them) and today's expired tokens; a
+/// group, whole or its revoked tokens, the group's (`group_token_counts`).
+fn counters_sql(query: &TokenQuery, dialect: Dialect, before: usize) -> Option<(String, Vec<Arg>)> {
     // Compared whole, so that a filter added later is counted, not overlooked.
-    let whole_org = TokenQuery {
+    let counted = TokenQuery {
         org: query.org,
+        group: query.group,
         status: query.status,
         sort: query.sort,
         page: query.page.clone(),
         ..TokenQuery::new(query.now)
     };
-    let Some(org_id) = query.org.filter(|_| whole_org == *query) else {
-        return (
-            format!("SELECT count(*) FROM tokens t {}", conditions.sql()),
-            conditions.args.clone(),
-        );
-    };
-    let own = conditions.args.len();
-    let (org, now) = (dialect.param(own + 1), dialect.param(own + 2));
-    let sum = |column: &str, table: &str, only: &str| {
-        format!(
-            "(SELECT CAST(coalesce(sum({column}), 0) AS bigint) FROM {table} \
-             WHERE org_id = {org}{only})"
-        )
-    };
-    // Live tokens past their expiry: those of the days before today, and today's up to now.
-    let expired = format!(
-        "({} + (SELECT count(*) FROM tokens WHERE org_id = {org} AND revoked_at IS NULL \
-         AND expires_at >= {now} / {DAY} * {DAY} AND expires_at <= {now}))",
-        sum(
-            "live",
-            "token_expiry_counts",
-            &format!(" AND day < {now} / {DAY}")
-        ),
-    );
-    let sql = match query.status {
-        None => sum("total", "token_counts", ""),
-        Some(TokenStatus::Revoked) => sum("revoked", "token_counts", ""),
-        Some(TokenStatus::Expired) => expired,
-        Some(TokenStatus::Active) => {
-            format!("{} - {expired}", sum("total - revoked", "token_counts", ""))
-        }
-    };
-    let mut args = conditions.args.clone();
-    args.push(Arg::Id(org_id.into()));
-    if matches!(
-        query.status,
-        Some(TokenStatus::Expired | TokenStatus::Active)
-    ) {
-        args.push(Arg::Int(query.now.unix()));
+    if counted != *query {
+        return None;
     }
-    (format!("SELECT {sql}"), args)
+    let param = |n: usize| dialect.param(before + n);
+    let sum = |column: &str, table: &str, filter: &str| {
+        format!("(SELECT CAST(coalesce(sum({column}), 0) AS bigint) FROM {table} WHERE {filter})")
+    };
+    match (query.group, query.org, query.status) {
+        (Some(group), org, status @ (None | Some(TokenStatus::Revoked))) => {
+            let column = if status.is_some() { "revoked" } else { "total" };
+            let mut args = vec![Arg::Id(group.into())];
+            let mut filter = format!("group_id = {}", param(1));
+            if let Some(org) = org {
+                args.push(Arg::Id(org.into()));
+                filter += &format!(" AND org_id = {}", param(2));
+            }
+            Some((sum(column, "group_token_counts", &filter), args))
+        }
+        (None, Some(org_id), status) => {
+            let (org, now) = (param(1), param(2));
+            let of_org = format!("org_id = {org}");
+            // Live tokens past their expiry: those of the days before today, and today's up
+            // to now.
+            let expired = format!(
+                "({} + (SELECT count(*) FROM tokens WHERE org_id = {org} AND revoked_at IS NULL \
+                 AND expires_at >= {now} / {DAY} * {DAY} AND expires_at <= {now}))",
+                sum(
+                    "live",
+                    "token_expiry_counts",
+                    &format!("{of_org} AND day < {now} / {DAY}")
+                ),
+            );
+            let mut args = vec![Arg::Id(org_id.into())];
+            if matches!(status, Some(TokenStatus::Expired | TokenStatus::Active)) {
+                args.push(Arg::Int(query.now.unix()));
+            }
+            let sql = match status {
+                None => sum("total", "token_counts", &of_org),
+                Some(TokenStatus::Revoked) => sum("revoked", "token_counts", &of_org),
+                Some(TokenStatus::Expired) => expired,
+                Some(TokenStatus::Active) => {
+                    let live = sum("total - revoked", "token_counts", &of_org);
+                    format!("{live} - {expired}")
+                }
+            };
+            Some((sql, args))
+        }
+        _ => None,
+    }
 }
 
 /// How many rows a numbered page may skip and still be read with its count in one statement.

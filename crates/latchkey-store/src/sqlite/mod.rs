@@ -34,6 +34,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0003_token_counts.sql"),
     include_str!("../../migrations/sqlite/0004_group_index.sql"),
     include_str!("../../migrations/sqlite/0005_owner_index_only.sql"),
+    include_str!("../../migrations/sqlite/0006_group_counts.sql"),
 ];
 
 const READERS: usize = 4;

@@ -5,7 +5,8 @@ use std::cmp::Ordering;
 use std::collections::HashSet;
 
 use latchkey_core::{
-    AccountId, Group, Organization, Reach, Role, Timestamp, Token, TokenId, TokenStatus, TokenView,
+    AccountId, Group, GroupId, OrgId, Organization, Reach, Role, Timestamp, Token, TokenId,
+    TokenStatus, TokenView,
 };
 use latchkey_store::{Cursor, PageRequest, SortField, Store, TokenPage, TokenQuery, TokenSort};
 
@@ -606,26 +607,50 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
     }
 }
 
-/// Checks that the total of every whole-organization listing (from the counters) is the number
-/// of tokens a keyset walk of the same listing finds, judged now, days before (when nothing
-/// has expired) and days after (when the fixture's expiries lie on days before "today").
+/// Checks that the total of every whole-organization listing and of every listing of one of
+/// their groups (from the counters) is the number of tokens a keyset walk of the same listing
+/// finds, judged now, days before (when nothing has expired) and days after (when the
+/// fixture's expiries lie on days before "today").
 pub async fn assert_org_totals(store: &dyn Store, orgs: &[&Organization], label: &str) {
     for org in orgs {
-        for offset in [-3 * 86_400, 0, 86_400 + 7, 40 * 86_400] {
-            for status in STATUSES {
-                let label = format!("{label}: {}, {status:?}, now + {offset} s", org.slug);
-                let mut query = TokenQuery::new(now_plus(offset));
-                query.page = numbered(1, 1_000);
-                query.org = Some(org.id);
-                query.status = status;
-                let total = store.list_tokens(&query).await.unwrap().total;
-                let walked: usize = walk(store, &query, 7, &label)
-                    .await
-                    .iter()
-                    .map(|page| page.tokens.len())
-                    .sum();
-                assert_eq!(total, Some(walked as u64), "{label}: the total");
-            }
+        assert_totals(store, Some(org.id), None, &format!("{label}: {}", org.slug)).await;
+        for group in store.groups(org.id).await.unwrap() {
+            assert_group_totals(store, group.id, orgs, &format!("{label}: {}", group.name)).await;
+        }
+    }
+}
+
+/// [`assert_org_totals`] for one group: named alone, with each of `orgs` (its own and others,
+/// where it has no tokens).
+async fn assert_group_totals(
+    store: &dyn Store,
+    group: GroupId,
+    orgs: &[&Organization],
+    label: &str,
+) {
+    assert_totals(store, None, Some(group), label).await;
+    for org in orgs {
+        let label = format!("{label} in {}", org.slug);
+        assert_totals(store, Some(org.id), Some(group), &label).await;
+    }
+}
+
+async fn assert_totals(store: &dyn Store, org: Option<OrgId>, group: Option<GroupId>, label: &str) {
+    for offset in [-3 * 86_400, 0, 86_400 + 7, 40 * 86_400] {
+        for status in STATUSES {
+            let label = format!("{label}, {status:?}, now + {offset} s");
+            let mut query = TokenQuery::new(now_plus(offset));
+            query.page = numbered(1, 1_000);
+            query.org = org;
+            query.group = group;
+            query.status = status;
+            let total = store.list_tokens(&query).await.unwrap().total;
+            let walked: usize = walk(store, &query, 7, &label)
+                .await
+                .iter()
+                .map(|page| page.tokens.len())
+                .sum();
+            assert_eq!(total, Some(walked as u64), "{label}: the total");
         }
     }
 }
@@ -653,9 +678,17 @@ pub async fn organization_totals_follow_every_write(store: &dyn Store) {
     store.revoke_token(revoke.token.id, now()).await.unwrap();
     store.revoke_token(revoke.token.id, now()).await.unwrap();
     assert_org_totals(store, &orgs, "after a revocation, twice").await;
+    let in_west = w
+        .tokens
+        .iter()
+        .find(|v| v.token.group() == Some(w.west.id))
+        .unwrap();
+    store.revoke_token(in_west.token.id, now()).await.unwrap();
+    assert_org_totals(store, &orgs, "after a revocation in a group").await;
 
     store.delete_group(w.east.id, now()).await.unwrap();
     assert_org_totals(store, &orgs, "after a group's deletion").await;
+    assert_group_totals(store, w.east.id, &orgs, "the deleted group").await;
     store
         .remove_member(w.acme.id, w.id(BOB), now())
         .await
