@@ -5,6 +5,11 @@
 -- row and counts 0, as a count of the tokens would), spread over 16 slots like 0004's, and by
 -- the same statement triggers, whose function now keeps both: one join of the transition
 -- tables a statement, which every flush of use stamps runs.
+
+-- Writes wait for this migration's commit, when other sessions start to use the new function:
+-- a token written between the counts taken below and that moment would never be counted.
+LOCK TABLE tokens IN SHARE ROW EXCLUSIVE MODE;
+
 CREATE TABLE group_token_counts (
     group_id uuid NOT NULL,
     org_id uuid NOT NULL,
