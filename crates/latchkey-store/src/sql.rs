@@ -354,15 +354,18 @@ fn counters_sql(query: &TokenQuery, dialect: Dialect, before: usize) -> Option<(
             let of_org = format!("org_id = {org}");
             // Live tokens past their expiry: those of the days before today, and today's up
             // to now.
-            let expired = format!(
-                "({} + (SELECT count(*) FROM tokens WHERE org_id = {org} AND revoked_at IS NULL \
-                 AND expires_at >= {now} / {DAY} * {DAY} AND expires_at <= {now}))",
-                sum(
-                    "live",
-                    "token_expiry_counts",
-                    &format!("{of_org} AND day < {now} / {DAY}")
-                ),
-            );
+            let expired = || {
+                format!(
+                    "({} + (SELECT count(*) FROM tokens WHERE org_id = {org} \
+                     AND revoked_at IS NULL AND expires_at >= {now} / {DAY} * {DAY} \
+                     AND expires_at <= {now}))",
+                    sum(
+                        "live",
+                        "token_expiry_counts",
+                        &format!("{of_org} AND day < {now} / {DAY}")
+                    ),
+                )
+            };
             let mut args = vec![Arg::Id(org_id.into())];
             if matches!(status, Some(TokenStatus::Expired | TokenStatus::Active)) {
                 args.push(Arg::Int(query.now.unix()));
@@ -370,10 +373,10 @@ fn counters_sql(query: &TokenQuery, dialect: Dialect, before: usize) -> Option<(
             let sql = match status {
                 None => sum("total", "token_counts", &of_org),
                 Some(TokenStatus::Revoked) => sum("revoked", "token_counts", &of_org),
-                Some(TokenStatus::Expired) => expired,
+                Some(TokenStatus::Expired) => expired(),
                 Some(TokenStatus::Active) => {
                     let live = sum("total - revoked", "token_counts", &of_org);
-                    format!("{live} - {expired}")
+                    format!("{live} - {}", expired())
                 }
             };
             Some((sql, args))

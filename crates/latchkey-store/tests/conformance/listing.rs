@@ -612,7 +612,7 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
 /// walk of the same listing finds, judged now, days before (when nothing has expired) and days
 /// after (when the fixture's expiries lie on days before "today"). A group is listed alone and
 /// with each organization: its own, and others, where it has no tokens.
-pub async fn assert_org_totals(store: &dyn Store, orgs: &[&Organization], label: &str) {
+pub async fn assert_counted_totals(store: &dyn Store, orgs: &[&Organization], label: &str) {
     let mut groups = HashSet::new();
     for org in orgs {
         assert_totals(store, Some(org.id), None, &format!("{label}: {}", org.slug)).await;
@@ -655,7 +655,7 @@ async fn assert_totals(store: &dyn Store, org: Option<OrgId>, group: Option<Grou
 pub async fn organization_totals_follow_every_write(store: &dyn Store) {
     let w = world(store).await;
     let orgs = [&w.acme, &w.beta];
-    assert_org_totals(store, &orgs, "the fixture").await;
+    assert_counted_totals(store, &orgs, "the fixture").await;
 
     let in_beta = (0..5).map(|n| mint(&w.people[BOB], &w.beta, &format!("bulk {n}")).build());
     let in_groups = (0..4).map(|n| {
@@ -677,7 +677,7 @@ pub async fn organization_totals_follow_every_write(store: &dyn Store) {
         })
         .collect();
     store.insert_tokens(bulk).await.unwrap();
-    assert_org_totals(store, &orgs, "after a bulk insert").await;
+    assert_counted_totals(store, &orgs, "after a bulk insert").await;
 
     let revoke = w
         .tokens
@@ -686,26 +686,26 @@ pub async fn organization_totals_follow_every_write(store: &dyn Store) {
         .unwrap();
     store.revoke_token(revoke.token.id, now()).await.unwrap();
     store.revoke_token(revoke.token.id, now()).await.unwrap();
-    assert_org_totals(store, &orgs, "after a revocation, twice").await;
+    assert_counted_totals(store, &orgs, "after a revocation, twice").await;
     let in_west = w
         .tokens
         .iter()
         .find(|v| v.token.group() == Some(w.west.id))
         .unwrap();
     store.revoke_token(in_west.token.id, now()).await.unwrap();
-    assert_org_totals(store, &orgs, "after a revocation in a group").await;
+    assert_counted_totals(store, &orgs, "after a revocation in a group").await;
 
     store.delete_group(w.east.id, now()).await.unwrap();
-    assert_org_totals(store, &orgs, "after a group's deletion").await;
+    assert_counted_totals(store, &orgs, "after a group's deletion").await;
     store
         .remove_member(w.acme.id, w.id(BOB), now())
         .await
         .unwrap();
-    assert_org_totals(store, &orgs, "after a member's removal").await;
+    assert_counted_totals(store, &orgs, "after a member's removal").await;
     store.delete_account(w.id(BOB), now()).await.unwrap();
-    assert_org_totals(store, &orgs, "after an account's deletion").await;
+    assert_counted_totals(store, &orgs, "after an account's deletion").await;
     store.delete_organization(w.beta.id, now()).await.unwrap();
-    assert_org_totals(store, &orgs, "after an organization's deletion").await;
+    assert_counted_totals(store, &orgs, "after an organization's deletion").await;
 }
 
 pub async fn keyset_pages_partition_the_list_and_the_last_has_no_cursor(store: &dyn Store) {

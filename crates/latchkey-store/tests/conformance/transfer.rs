@@ -7,7 +7,7 @@ use latchkey_store::transfer::{BATCH_ROWS, Value};
 use latchkey_store::{Batch, Store, Table};
 use uuid::Uuid;
 
-use super::listing::assert_org_totals;
+use super::listing::assert_counted_totals;
 use super::support::{
     all_orgs, everything, fresh_hash, join, mint, new_group, now_plus, org, person, view,
 };
@@ -142,7 +142,7 @@ pub async fn an_export_imported_into_an_empty_store_is_the_same_store(
     assert_eq!(listed.tokens, original.tokens);
     assert_eq!(listed.total, original.total);
     let orgs = all_orgs(target).await;
-    assert_org_totals(target, &orgs.iter().collect::<Vec<_>>(), "the copy").await;
+    assert_counted_totals(target, &orgs.iter().collect::<Vec<_>>(), "the copy").await;
 }
 
 pub async fn an_import_that_collides_writes_nothing_of_its_batch(
