@@ -99,6 +99,20 @@ impl Dialect {
         }
     }
 
+    /// `param` where the planner should estimate a condition the same whatever its value: the
+    /// present time, which a status compares expiry with. PostgreSQL reads a parameter's value
+    /// when it plans for it, and then finds a plan made for the value cheaper than one made for
+    /// any value, so a prepared statement is planned anew at every run (0.7 ms of planning
+    /// against 0.6 ms of running for a status=active page, BENCHMARKS.md); behind a subquery
+    /// the value is unknown to both plans, which then cost the same, and the statement keeps
+    /// one plan from its sixth run. SQLite keeps no plan across values to begin with.
+    fn unweighed(self, param: String) -> String {
+        match self {
+            Self::Sqlite => param,
+            Self::Postgres => format!("(SELECT {param})"),
+        }
+    }
+
     /// The columns and FROM clause of a token view's row in this dialect, as
     /// [`TOKEN_VIEW_COLUMNS`] and [`TOKEN_VIEW_FROM`] read them.
     pub(crate) fn token_view(self) -> (&'static str, &'static str) {
@@ -177,9 +191,9 @@ pub(crate) struct Listing {
     offset: u64,
     dialect: Dialect,
     /// Whether the best plan depends on the filters' values by orders of magnitude: a name
-    /// pattern, a scope, or a range over expiry or last use (a status compares expiry with
-    /// now) matches anything from no token to all of them, where ids, an owner or a group pick
-    /// the same plan whatever they are. A store that keeps one plan for any values (PostgreSQL's
+    /// pattern, a scope, a range over expiry or last use, or the expired status matches
+    /// anything from no token to all of them, where ids, an owner, a group or the active
+    /// status (see [`Dialect::unweighed`]) pick the same plan whatever they are. A store that keeps one plan for any values (PostgreSQL's
     /// prepared statements) should plan these for their own.
     pub plan_for_values: bool,
 }
@@ -251,9 +265,15 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
     let expires = dialect.checked("t.expires_at");
     let last_used = dialect.checked("t.last_used_at");
     match query.status {
+        // One plan for every time: where most tokens are live, walking the page's order finds
+        // them at once, and PostgreSQL walked it even when planned for the time with 41 live
+        // tokens of a million, the newest (BENCHMARKS.md): the value buys no better plan.
         Some(TokenStatus::Active) => {
-            c.bind(&format!("t.revoked_at IS NULL AND {expires} > ?"), now)
+            let now = dialect.unweighed(c.arg(now));
+            c.plain(format!("t.revoked_at IS NULL AND {expires} > {now}"));
         }
+        // Expired tokens may be few or none, where an index's range finds them and a walk
+        // reads the whole organization: planned for the time of each request.
         Some(TokenStatus::Expired) => {
             c.bind(&format!("t.revoked_at IS NULL AND {expires} <= ?"), now);
         }
@@ -350,7 +370,7 @@ fn counters_sql(query: &TokenQuery, dialect: Dialect, before: usize) -> Option<(
             Some((sum(column, "group_token_counts", &filter), args))
         }
         (None, Some(org_id), status) => {
-            let (org, now) = (param(1), param(2));
+            let (org, now) = (param(1), dialect.unweighed(param(2)));
             let of_org = format!("org_id = {org}");
             // Live tokens past their expiry: those of the days before today, and today's up
             // to now.
@@ -451,10 +471,7 @@ impl Listing {
             dialect,
             plan_for_values: query.name_contains.is_some()
                 || query.scope.is_some()
-                || matches!(
-                    query.status,
-                    Some(TokenStatus::Active | TokenStatus::Expired)
-                )
+                || query.status == Some(TokenStatus::Expired)
                 || query.expires_before.is_some()
                 || query.expires_after.is_some()
                 || query.last_used_before.is_some()
