@@ -193,8 +193,9 @@ pub(crate) struct Listing {
     /// Whether the best plan depends on the filters' values by orders of magnitude: a name
     /// pattern, a scope, a range over expiry or last use, or the expired status matches
     /// anything from no token to all of them, where ids, an owner, a group or the active
-    /// status (see [`Dialect::unweighed`]) pick the same plan whatever they are. A store that keeps one plan for any values (PostgreSQL's
-    /// prepared statements) should plan these for their own.
+    /// status (see [`Dialect::unweighed`]) pick the same plan whatever they are. A store that
+    /// keeps one plan for any values (PostgreSQL's prepared statements) should plan these for
+    /// their own.
     pub plan_for_values: bool,
 }
 
@@ -272,8 +273,9 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
             let now = dialect.unweighed(c.arg(now));
             c.plain(format!("t.revoked_at IS NULL AND {expires} > {now}"));
         }
-        // Expired tokens may be few or none, where an index's range finds them and a walk
-        // reads the whole organization: planned for the time of each request.
+        // Expired tokens are few or none in most organizations, where a plan made for the
+        // time may take the expiry index's range rather than a walk: planned at each request,
+        // as before.
         Some(TokenStatus::Expired) => {
             c.bind(&format!("t.revoked_at IS NULL AND {expires} <= ?"), now);
         }
