@@ -652,7 +652,7 @@ async fn assert_totals(store: &dyn Store, org: Option<OrgId>, group: Option<Grou
     }
 }
 
-pub async fn organization_totals_follow_every_write(store: &dyn Store) {
+pub async fn counted_totals_follow_every_write(store: &dyn Store) {
     let w = world(store).await;
     let orgs = [&w.acme, &w.beta];
     assert_counted_totals(store, &orgs, "the fixture").await;

@@ -105,7 +105,7 @@ macro_rules! conformance_tests {
             listing::every_sort_orders_every_token,
             listing::numbered_pages_partition_the_list_with_exact_total,
             listing::deep_numbered_pages_are_the_keyset_walk,
-            listing::organization_totals_follow_every_write,
+            listing::counted_totals_follow_every_write,
             listing::keyset_pages_partition_the_list_and_the_last_has_no_cursor,
             listing::empty_listing_has_no_cursor,
             listing::keyset_walk_is_stable_while_tokens_are_minted_and_revoked,
