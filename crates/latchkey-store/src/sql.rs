@@ -197,6 +197,27 @@ pub(crate) struct Listing {
     /// keeps one plan for any values (PostgreSQL's prepared statements) should plan these for
     /// their own.
     pub plan_for_values: bool,
+    /// The organization, where the listing is the whole of it in creation order (no filter,
+    /// no other sort), whose pages the marks place (see [`Listing::mark_sql`]).
+    marked_org: Option<Uuid>,
+}
+
+/// Where a numbered page deep inside a whole organization's list starts reading: the last
+/// mark (`token_marks`) at or before its first token in id order, and how many of the
+/// organization's tokens come before the mark. See [`Listing::mark_sql`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Mark {
+    pub first_id: Uuid,
+    pub before: u64,
+}
+
+/// A page's statement, its arguments, and whether its text is the same for every page of its
+/// listing read alike (a first page, a cursor's, a page a mark placed), which makes it worth
+/// keeping prepared; a deeper numbered page's carries its offset.
+pub(crate) struct PageSql {
+    pub sql: String,
+    pub args: Vec<Arg>,
+    pub reused: bool,
 }
 
 /// A condition no row meets: for a text no stored name or scope can contain (a NUL, which
@@ -338,22 +359,28 @@ fn count_sql(query: &TokenQuery, dialect: Dialect, conditions: &Conditions) -> (
     }
 }
 
+/// Whether a listing asks for nothing but an organization, a group, a status, a sort and a
+/// page: what the counters and the marks kept by triggers can cover.
+fn unfiltered(query: &TokenQuery) -> bool {
+    // Compared whole, so that a filter added later is counted, not overlooked.
+    *query
+        == TokenQuery {
+            org: query.org,
+            group: query.group,
+            status: query.status,
+            sort: query.sort,
+            page: query.page.clone(),
+            ..TokenQuery::new(query.now)
+        }
+}
+
 /// The total of a listing from the counters that triggers keep, where they cover it, and the
 /// arguments of its parameters, numbered after the `before` of the filters. A whole
 /// organization, by status or not, reads the organization's counters (`token_counts`,
 /// `token_expiry_counts`: see the migration that made them) and today's expired tokens; a
 /// group, whole or its revoked tokens, the group's (`group_token_counts`).
 fn counters_sql(query: &TokenQuery, dialect: Dialect, before: usize) -> Option<(String, Vec<Arg>)> {
-    // Compared whole, so that a filter added later is counted, not overlooked.
-    let counted = TokenQuery {
-        org: query.org,
-        group: query.group,
-        status: query.status,
-        sort: query.sort,
-        page: query.page.clone(),
-        ..TokenQuery::new(query.now)
-    };
-    if counted != *query {
+    if !unfiltered(query) {
         return None;
     }
     let param = |n: usize| dialect.param(before + n);
@@ -416,6 +443,12 @@ const DAY: i64 = 86_400;
 impl Listing {
     pub fn new(query: &TokenQuery, dialect: Dialect) -> Self {
         let mut conditions = filters(query, dialect);
+        let marked_org = query.org.map(Uuid::from).filter(|_| {
+            unfiltered(query)
+                && query.group.is_none()
+                && query.status.is_none()
+                && query.sort.field == SortField::CreatedAt
+        });
         let count = matches!(query.page, PageRequest::Numbered { .. })
             .then(|| count_sql(query, dialect, &conditions));
 
@@ -478,29 +511,60 @@ impl Listing {
                 || query.expires_after.is_some()
                 || query.last_used_before.is_some()
                 || query.last_used_after.is_some(),
+            marked_org,
         }
     }
 
     /// The query of the page, one row more than asked for (to tell whether another page
-    /// follows), binding every arg; `None` when the page lies past the last of `total` rows.
+    /// follows), and its arguments; `None` when the page lies past the last of `total` rows.
     ///
     /// An offset walks the index entries it skips, so a numbered page past the middle of the
     /// list is read from its far end, in the opposite order: the last page costs what the
     /// first does, and the middle one is the deepest walk. The rows still come in the list's
-    /// order. `total` must come from the same snapshot as the page.
-    pub fn page_sql(&self, total: Option<u64>) -> Option<String> {
+    /// order. A page that [`Listing::mark_sql`] found the `mark` of is read from it instead.
+    /// `total` and the mark must come from the same snapshot as the page.
+    pub fn page_sql(&self, total: Option<u64>, mark: Option<Mark>) -> Option<PageSql> {
         let fetch = self.fetch();
-        let rows = match total {
-            Some(total) if self.offset >= total => return None,
-            Some(total) if total - self.offset < self.offset => {
+        let mut args = self.args.clone();
+        let mut param = |value: u64| {
+            args.push(Arg::Int(i64::try_from(value).unwrap_or(i64::MAX)));
+            self.dialect.param(args.len())
+        };
+        let marked = mark.zip(total.and_then(|total| self.marked_span(total)));
+        let (rows, reused) = match (total, marked) {
+            (Some(total), _) if self.offset >= total => return None,
+            (_, Some((mark, (first, rows)))) => {
+                // In id order from the mark, whichever order the list is in; the numbers bound,
+                // so that every such page is one statement.
+                let (rows, skip) = (param(rows), param(first.saturating_sub(mark.before)));
+                args.push(Arg::Id(mark.first_id));
+                let filter_sql = format!(
+                    "{} AND t.id >= {}",
+                    self.filter_sql,
+                    self.dialect.param(args.len())
+                );
+                (
+                    self.rows_sql(&filter_sql, self.descending, rows, skip),
+                    true,
+                )
+            }
+            (Some(total), None) if total - self.offset < self.offset => {
                 // Rows [offset, end) of the list are rows [total - end, total - offset) of the
                 // list read backwards.
                 let end = total.min(self.offset + fetch);
-                self.rows_sql(true, end - self.offset, total - end)
+                let rows = self.rows_sql(&self.filter_sql, true, end - self.offset, total - end);
+                (rows, false)
             }
-            _ => self.rows_sql(false, fetch, self.offset),
+            _ => (
+                self.rows_sql(&self.filter_sql, false, fetch, self.offset),
+                self.reads_from_the_top(),
+            ),
         };
-        Some(format!("{}{rows}", self.with))
+        Some(PageSql {
+            sql: format!("{}{rows}", self.with),
+            args,
+            reused,
+        })
     }
 
     /// Whether its statements start with a `WITH` that finds rows (see [`Conditions::with`]).
@@ -526,7 +590,7 @@ impl Listing {
         if self.offset > NEAR_START {
             return None;
         }
-        let rows = self.rows_sql(false, self.fetch(), self.offset);
+        let rows = self.rows_sql(&self.filter_sql, false, self.fetch(), self.offset);
         // By position: the view's columns repeat names (the token's and the owner's id).
         let position = |column: &str| {
             1 + token_and_owner_columns!()
@@ -549,6 +613,48 @@ impl Listing {
         ))
     }
 
+    /// For a numbered page deep inside a whole organization's list in creation order, the
+    /// statement that finds where it starts from the marks every store keeps (`token_marks`,
+    /// see the migrations that made them: a mark is a token id, how many of the
+    /// organization's tokens come before it in id order, and how many from it to the next
+    /// mark), with its arguments. Its one row is the last mark at or before the page's first
+    /// token in id order and how many tokens come before it: the [`Mark`] that
+    /// [`Listing::page_sql`] reads the page from. `None` for any other listing, and for a page
+    /// within [`NEAR_START`] rows of either end of the list, which the plain walk reaches as
+    /// quickly. `total` must come from the same snapshot as the marks and the page.
+    pub fn mark_sql(&self, total: u64) -> Option<(String, Vec<Arg>)> {
+        let org = self.marked_org?;
+        let (first, _) = self.marked_span(total)?;
+        let (org_param, first_param) = (self.dialect.param(1), self.dialect.param(2));
+        Some((
+            format!(
+                "SELECT first_id, before FROM token_marks \
+                 WHERE org_id = {org_param} AND before <= {first_param} \
+                 ORDER BY before DESC LIMIT 1"
+            ),
+            vec![
+                Arg::Id(org),
+                Arg::Int(i64::try_from(first).unwrap_or(i64::MAX)),
+            ],
+        ))
+    }
+
+    /// For a marked listing, the page's rows as positions in id order: the first and how many
+    /// (one more than a page holds, where the list has them); `None` for a page that lies past
+    /// the end or near either end.
+    fn marked_span(&self, total: u64) -> Option<(u64, u64)> {
+        let end = total.min(self.offset.checked_add(self.fetch())?);
+        if self.offset >= total || self.offset.min(total - end) <= NEAR_START {
+            return None;
+        }
+        let first = if self.descending {
+            total - end
+        } else {
+            self.offset
+        };
+        Some((first, end - self.offset))
+    }
+
     /// Whether the page is the first rows of what it reads (a first numbered page, a cursor's
     /// page): its statement's text is then the same for every such page of the listing, where
     /// a deeper numbered page's carries its offset.
@@ -561,9 +667,16 @@ impl Listing {
         u64::from(self.limit) + 1
     }
 
-    /// The statement reading `limit` rows after `offset`, in the list's order or `reversed`;
-    /// the rows come in the list's order either way.
-    fn rows_sql(&self, reversed: bool, limit: u64, offset: u64) -> String {
+    /// The statement reading `limit` rows after `offset` (numbers, or parameters) of those
+    /// `filter_sql` (a WHERE clause over `tokens t`) lets through, in the list's order or
+    /// `reversed`; the rows come in the list's order either way.
+    fn rows_sql(
+        &self,
+        filter_sql: &str,
+        reversed: bool,
+        limit: impl std::fmt::Display,
+        offset: impl std::fmt::Display,
+    ) -> String {
         let order = |descending: bool| {
             let direction = if descending { "DESC" } else { "ASC" };
             match self.key_column {
@@ -578,7 +691,7 @@ impl Listing {
             "SELECT {columns} FROM {from} WHERE t.id IN \
              (SELECT t.id FROM tokens t {} ORDER BY {} LIMIT {limit} OFFSET {offset}) \
              ORDER BY {}",
-            self.filter_sql,
+            filter_sql,
             order(self.descending != reversed),
             order(self.descending),
         )
@@ -613,6 +726,51 @@ impl Listing {
             tokens,
             total,
             next_cursor,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use latchkey_core::OrgId;
+
+    use super::*;
+
+    fn page(org: OrgId, sort: &str, page: u32) -> TokenQuery {
+        let mut query = TokenQuery::new(Timestamp::from_unix(1_800_000_000));
+        query.org = Some(org);
+        query.sort = sort.parse().unwrap();
+        query.page = PageRequest::Numbered { page, per_page: 25 };
+        query
+    }
+
+    #[test]
+    fn marks_place_only_deep_pages_of_a_whole_organization() {
+        let org = OrgId::new();
+        let total = 1_000_000;
+        let marked = |query: &TokenQuery| Listing::new(query, Dialect::Sqlite).mark_sql(total);
+
+        let (_, args) = marked(&page(org, "created_at", 20_000)).expect("the middle page");
+        assert_eq!(args, [Arg::Id(org.into()), Arg::Int(499_975)]);
+        // Descending, its rows (and one more, to tell whether a page follows) are the tokens
+        // 500,024 down to 499,999 in id order.
+        let (_, args) = marked(&page(org, "-created_at", 20_000)).expect("the middle page");
+        assert_eq!(args, [Arg::Id(org.into()), Arg::Int(499_999)]);
+
+        // Near either end, the walk is as quick; past the end, there is nothing to read.
+        for number in [1, 40, 39_960, 40_000, 40_001] {
+            assert!(
+                marked(&page(org, "created_at", number)).is_none(),
+                "page {number}"
+            );
+        }
+        // Any filter or other sort: the marks count the whole organization in id order.
+        let mut active = page(org, "created_at", 20_000);
+        active.status = Some(TokenStatus::Active);
+        let mut named = page(org, "created_at", 20_000);
+        named.name_contains = Some("deploy".to_owned());
+        for query in [active, named, page(org, "name", 20_000)] {
+            assert!(marked(&query).is_none(), "{query:?}");
         }
     }
 }

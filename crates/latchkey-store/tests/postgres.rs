@@ -344,3 +344,60 @@ async fn a_row_lock_stalls_only_the_mints_that_need_the_row() {
         .expect("the mint that waited is stored once the lock goes");
     assert!(store.token(blocked.id()).await.unwrap().is_some());
 }
+
+/// Two nodes minting into one organization at once, each in batches of its own: every mark
+/// still counts the tokens before it and those of its stretch, the first is the
+/// organization's first token, and no stretch is left a thousand long (see migration 0007).
+#[tokio::test]
+async fn marks_count_every_stretch_while_two_nodes_mint_at_once() {
+    let Some((database, store, alice)) = store_with_alice().await else {
+        return;
+    };
+    let peer = database.store().await;
+    let mints: Vec<_> = (0..3_000)
+        .map(|n| mint(&alice, &alice.personal, &format!("marked {n}")).build())
+        .collect();
+    // Every other token to each node: ids reach the two interleaved, committed in any order.
+    let results = futures_util::future::join_all(mints.iter().enumerate().map(|(n, m)| {
+        let node = if n % 2 == 0 { &store } else { &peer };
+        node.insert_token(&m.token, m.hash())
+    }))
+    .await;
+    for result in results {
+        result.expect("a mint");
+    }
+
+    let mut conn = PgConnection::connect(&database.url).await.unwrap();
+    let (wrong, stretches, counted): (i64, i64, i64) = sqlx::query_as(
+        "WITH s AS (
+             SELECT org_id, first_id, before, tokens,
+                    lead(first_id) OVER (PARTITION BY org_id ORDER BY first_id) AS next_id,
+                    first_value(first_id) OVER (PARTITION BY org_id ORDER BY first_id)
+                        AS first_mark
+             FROM token_marks)
+         SELECT count(*) FILTER (
+                    WHERE before <> (SELECT count(*) FROM tokens t
+                                     WHERE t.org_id = s.org_id AND t.id < s.first_id)
+                       OR tokens <> (SELECT count(*) FROM tokens t
+                                     WHERE t.org_id = s.org_id AND t.id >= s.first_id
+                                       AND (s.next_id IS NULL OR t.id < s.next_id))
+                       OR tokens >= 1000
+                       OR (first_id = first_mark
+                           AND first_id <> (SELECT id FROM tokens t
+                                            WHERE t.org_id = s.org_id
+                                            ORDER BY id LIMIT 1))),
+                count(*), CAST(sum(tokens) AS bigint)
+         FROM s WHERE org_id = $1",
+    )
+    .bind(uuid::Uuid::from(alice.personal.id))
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(wrong, 0, "marks that miscount their stretch");
+    assert_eq!(counted, 3_000);
+    assert!(
+        stretches >= 4,
+        "{stretches} stretches, each under a thousand"
+    );
+    let _ = conn.close().await;
+}

@@ -40,7 +40,7 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, UNUSED,
+    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, Mark, NEVER, ORG_COLUMNS, UNUSED,
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
 use crate::{
@@ -179,6 +179,17 @@ fn token_views(condition: &str) -> String {
 /// as an unnamed statement, planned at each execution with its arguments.
 fn listing_query(listing: &Listing, sql: String) -> Query<'static, Postgres, PgArguments> {
     sqlx::query(AssertSqlSafe(sql)).persistent(!listing.plan_for_values)
+}
+
+/// A page's query: as [`listing_query`], but run unnamed where its text is the page's own (a
+/// deep numbered page carries its offset), which would only crowd the connection's cache of
+/// prepared statements.
+fn page_query(
+    listing: &Listing,
+    sql: String,
+    reused: bool,
+) -> Query<'static, Postgres, PgArguments> {
+    listing_query(listing, sql).persistent(reused && !listing.plan_for_values)
 }
 
 /// `url` without its password (in the user part or a `password=` parameter), to show.
@@ -948,9 +959,9 @@ impl Store for PostgresStore {
             );
         }
         let Some((count_sql, count_args)) = listing.count() else {
-            let rows = match listing.page_sql(None) {
-                Some(sql) => {
-                    bind(listing_query(&listing, sql), &listing.args)
+            let rows = match listing.page_sql(None, None) {
+                Some(page) => {
+                    bind(page_query(&listing, page.sql, page.reused), &page.args)
                         .fetch_all(&self.pool)
                         .await?
                 }
@@ -965,9 +976,25 @@ impl Store for PostgresStore {
             .await?
             .try_get(0)?;
         let total = u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?;
-        let rows = match listing.page_sql(Some(total)) {
-            Some(sql) => {
-                bind(listing_query(&listing, sql), &listing.args)
+        // A page deep inside a whole organization's list starts from the marks before it (see
+        // migration 0007) rather than walking every token up to it.
+        let mark = match listing.mark_sql(total) {
+            Some((sql, args)) => match bind(listing_query(&listing, sql), &args)
+                .fetch_optional(&mut *snapshot)
+                .await?
+            {
+                Some(row) => Some(Mark {
+                    first_id: row.try_get(0)?,
+                    before: u64::try_from(row.try_get::<i64, _>(1)?)
+                        .map_err(|e| StoreError::Backend(e.to_string()))?,
+                }),
+                None => None,
+            },
+            None => None,
+        };
+        let rows = match listing.page_sql(Some(total), mark) {
+            Some(page) => {
+                bind(page_query(&listing, page.sql, page.reused), &page.args)
                     .fetch_all(&mut *snapshot)
                     .await?
             }

@@ -20,8 +20,8 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, CREDENTIAL_VIEW_COLUMNS, CREDENTIAL_VIEW_FROM, Dialect, Listing, NEVER,
-    ORG_COLUMNS, TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM, UNUSED,
+    ACCOUNT_COLUMNS, Arg, CREDENTIAL_VIEW_COLUMNS, CREDENTIAL_VIEW_FROM, Dialect, Listing, Mark,
+    NEVER, ORG_COLUMNS, TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM, UNUSED,
 };
 use crate::transfer::{self, Batch, Batcher, Counts, Export, Kind, Table};
 use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, OrgKey, Result, Store, StoreError};
@@ -35,6 +35,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0004_group_index.sql"),
     include_str!("../../migrations/sqlite/0005_owner_index_only.sql"),
     include_str!("../../migrations/sqlite/0006_group_counts.sql"),
+    include_str!("../../migrations/sqlite/0007_token_marks.sql"),
 ];
 
 const READERS: usize = 4;
@@ -1232,19 +1233,33 @@ fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
         ),
         None => None,
     };
-    let tokens = match listing.page_sql(total) {
-        Some(sql) => {
-            let mut statement = snapshot.prepare_cached(&sql)?;
+    // A page deep inside a whole organization's list starts from the marks before it (see
+    // migration 0007) rather than walking every token up to it.
+    let mark = match total.and_then(|total| listing.mark_sql(total)) {
+        Some((sql, args)) => snapshot
+            .prepare_cached(&sql)?
+            .query_row(rusqlite::params_from_iter(values(&args)), |row| {
+                Ok(Mark {
+                    first_id: Uuid::from_bytes(row.get(0)?),
+                    before: row.get(1)?,
+                })
+            })
+            .optional()?,
+        None => None,
+    };
+    let tokens = match listing.page_sql(total, mark) {
+        Some(page) => {
+            let mut statement = snapshot.prepare_cached(&page.sql)?;
             let tokens = statement
                 .query_map(
-                    rusqlite::params_from_iter(values(&listing.args)),
+                    rusqlite::params_from_iter(values(&page.args)),
                     token_view_from,
                 )?
                 .collect::<Result<Vec<_>, _>>()?;
             // A deeper numbered page's statement carries its offset in its text: kept, one
             // such page after another would push the statements that do come back (the
             // credential read of every cache miss) out of the connection's small cache.
-            if !listing.reads_from_the_top() {
+            if !page.reused {
                 statement.discard();
             }
             tokens
@@ -1300,6 +1315,112 @@ mod tests {
             conn.is_autocommit()
                 && conn.query_row(LONG, [], |row| row.get::<_, i64>(0)).ok() == Some(300_000)
         })
+    }
+
+    /// The stretches of each organization's marks, oldest first, after checking that each
+    /// mark's place is the number of the organization's tokens before it, its count the
+    /// number from it to the next, and that the first mark is the organization's first token.
+    fn checked_stretches(conn: &Connection) -> Vec<(Vec<u8>, Vec<i64>)> {
+        let wrong: i64 = conn
+            .query_row(
+                "WITH s AS (
+                     SELECT org_id, first_id, before, tokens,
+                            lead(first_id) OVER (PARTITION BY org_id ORDER BY first_id) AS next_id,
+                            min(first_id) OVER (PARTITION BY org_id) AS first_mark
+                     FROM token_marks)
+                 SELECT count(*) FROM s
+                 WHERE before != (SELECT count(*) FROM tokens t
+                                  WHERE t.org_id = s.org_id AND t.id < s.first_id)
+                    OR tokens != (SELECT count(*) FROM tokens t
+                                  WHERE t.org_id = s.org_id AND t.id >= s.first_id
+                                    AND (s.next_id IS NULL OR t.id < s.next_id))
+                    OR (first_id = first_mark
+                        AND first_id != (SELECT min(id) FROM tokens t WHERE t.org_id = s.org_id))",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(wrong, 0, "marks that miscount their stretch");
+        let mut stretches: Vec<(Vec<u8>, Vec<i64>)> = Vec::new();
+        let mut statement = conn
+            .prepare("SELECT org_id, tokens FROM token_marks ORDER BY org_id, first_id")
+            .unwrap();
+        let mut rows = statement.query([]).unwrap();
+        while let Some(row) = rows.next().unwrap() {
+            let (org, tokens): (Vec<u8>, i64) = (row.get(0).unwrap(), row.get(1).unwrap());
+            match stretches.last_mut() {
+                Some((last, counts)) if *last == org => counts.push(tokens),
+                _ => stretches.push((org, vec![tokens])),
+            }
+        }
+        stretches
+    }
+
+    /// Marks counted by the trigger token by token, ids in any order, and marks made by the
+    /// migration from the tokens already there, both count every stretch right, and cut them
+    /// to 500 tokens: the trigger once a stretch holds a thousand, the migration all but the
+    /// last.
+    #[test]
+    fn token_marks_count_every_stretch_from_the_trigger_and_the_migration() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let conn = open_connection(&path, 2_048).unwrap();
+        // Bare rows: organizations, and tokens without the accounts they name.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        for org in 1..=3 {
+            conn.execute(
+                "INSERT INTO organizations VALUES (?1, hex(?1), 'o', 0, 0, NULL)",
+                [[org; 16]],
+            )
+            .unwrap();
+        }
+        let insert = |org: u8, position: u32| {
+            let mut id = [org; 16];
+            id[12..].copy_from_slice(&position.to_be_bytes());
+            conn.execute(
+                "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide,
+                                     name, name_folded, scopes, token_type, created_at,
+                                     expires_at, last_used_at)
+                 VALUES (?1, ?2, '', X'00', X'00', ?3, 0, hex(?1), hex(?1), '', 'read_write',
+                         0, 0, 0)",
+                params![id, [id, id].concat(), [org; 16]],
+            )
+            .unwrap();
+        };
+        conn.execute_batch("BEGIN").unwrap();
+        // 7919 is prime to 2,345 and 10: every position once, out of order.
+        for n in 0..2_345 {
+            insert(1, n * 7919 % 2_345);
+        }
+        for n in 0..10 {
+            insert(2, n * 7919 % 10);
+        }
+        // In id order: each stretch cut in two as it reaches a thousand.
+        for n in 0..2_500 {
+            insert(3, n);
+        }
+        conn.execute_batch("COMMIT").unwrap();
+        let counted = checked_stretches(&conn);
+        let totals: Vec<i64> = counted.iter().map(|(_, c)| c.iter().sum()).collect();
+        assert_eq!(totals, [2_345, 10, 2_500]);
+        assert_eq!(counted[2].1, [500; 5]);
+        assert!(counted.iter().flat_map(|(_, c)| c).all(|&n| n < 1_000));
+
+        conn.execute_batch(
+            "DROP TRIGGER token_marks_mint; DROP TRIGGER token_marks_cut; DROP TABLE token_marks;
+             PRAGMA user_version = 6;",
+        )
+        .unwrap();
+        drop(SqliteStore::open(&path).unwrap());
+        let migrated: Vec<Vec<i64>> = checked_stretches(&conn)
+            .into_iter()
+            .map(|(_, counts)| counts)
+            .collect();
+        assert_eq!(
+            migrated,
+            [vec![500, 500, 500, 500, 345], vec![10], vec![500; 5]]
+        );
     }
 
     #[tokio::test(flavor = "current_thread")]

@@ -539,11 +539,14 @@ pub async fn numbered_pages_partition_the_list_with_exact_total(store: &dyn Stor
     }
 }
 
-/// Numbered pages of a list longer than a thousand tokens, near its start (which a store may
-/// read with its count in one statement), deep (read after the count) and past its middle
-/// (read from the far end), are the pages of the keyset walk, each with the walk's total.
+/// Numbered pages of a list of thousands of tokens, near its start (which a store may read
+/// with its count in one statement), deep (read after the count, or from a whole
+/// organization's marks) and past its middle (read from the far end), are the pages of the
+/// keyset walk, each with the walk's total. The tokens arrive out of id order, as an import
+/// and racing mints bring them: most in order, then older ones newest first, then some
+/// from between the others.
 pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
-    const TOKENS: usize = 1_500;
+    const TOKENS: usize = 3_500;
     const PER_PAGE: u32 = 100;
     let alice = person(store, "alice").await;
     let bob = person(store, "bob").await;
@@ -561,10 +564,21 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
         })
         .collect();
     let revoked: Vec<TokenId> = minted.iter().step_by(17).map(Minted::id).collect();
-    store
-        .insert_tokens(minted.iter().map(|m| (m.token.clone(), m.hash())).collect())
-        .await
-        .expect("insert the tokens");
+    let between = |n: &usize| *n >= 700 && n % 7 == 3;
+    let in_order = (700..TOKENS).filter(|n| !between(n)).collect::<Vec<_>>();
+    let older = (0..700).rev().collect();
+    let held_back = (700..TOKENS).filter(between).collect();
+    for batch in [in_order, older, held_back] {
+        store
+            .insert_tokens(
+                batch
+                    .into_iter()
+                    .map(|n: usize| (minted[n].token.clone(), minted[n].hash()))
+                    .collect(),
+            )
+            .await
+            .expect("insert the tokens");
+    }
     for id in revoked {
         store.revoke_token(id, now()).await.expect("revoke");
     }
@@ -580,7 +594,7 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
     let mut named = whole_org.clone();
     named.name_contains = Some("EEP ".to_owned());
     for base in [whole_org, active, filtered, named] {
-        for sort in ["-created_at", "name", "-expires_at"] {
+        for sort in ["created_at", "-created_at", "name", "-expires_at"] {
             let mut query = base.clone();
             query.sort = sort.parse().expect("a sort");
             let label = format!("{:?}, {:?} by {sort}", base.status, base.name_contains);
@@ -589,7 +603,10 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
                 .into_iter()
                 .flat_map(|page| page.tokens)
                 .collect();
-            assert!(walked.len() > 1_000, "{label}: a long list");
+            assert!(
+                walked.len() > 2_500,
+                "{label}: pages a thousand tokens from either end"
+            );
             let pages = walked.len().div_ceil(PER_PAGE as usize) as u32;
             let mut seen = Vec::new();
             for number in 1..=pages + 1 {
