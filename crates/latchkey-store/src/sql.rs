@@ -183,7 +183,7 @@ pub(crate) struct Listing {
     /// The filters and the cursor's bound, as a WHERE clause over `tokens t`.
     filter_sql: String,
     /// What the filters and the cursor bind, in order.
-    pub args: Vec<Arg>,
+    args: Vec<Arg>,
     /// The sort's column before the id; `None` for creation order (the id alone).
     key_column: Option<&'static str>,
     descending: bool,
@@ -361,7 +361,7 @@ fn count_sql(query: &TokenQuery, dialect: Dialect, conditions: &Conditions) -> (
 
 /// Whether a listing asks for nothing but an organization, a group, a status, a sort and a
 /// page: what the counters and the marks kept by triggers can cover.
-fn unfiltered(query: &TokenQuery) -> bool {
+fn within_counters(query: &TokenQuery) -> bool {
     // Compared whole, so that a filter added later is counted, not overlooked.
     *query
         == TokenQuery {
@@ -380,7 +380,7 @@ fn unfiltered(query: &TokenQuery) -> bool {
 /// `token_expiry_counts`: see the migration that made them) and today's expired tokens; a
 /// group, whole or its revoked tokens, the group's (`group_token_counts`).
 fn counters_sql(query: &TokenQuery, dialect: Dialect, before: usize) -> Option<(String, Vec<Arg>)> {
-    if !unfiltered(query) {
+    if !within_counters(query) {
         return None;
     }
     let param = |n: usize| dialect.param(before + n);
@@ -444,7 +444,7 @@ impl Listing {
     pub fn new(query: &TokenQuery, dialect: Dialect) -> Self {
         let mut conditions = filters(query, dialect);
         let marked_org = query.org.map(Uuid::from).filter(|_| {
-            unfiltered(query)
+            within_counters(query)
                 && query.group.is_none()
                 && query.status.is_none()
                 && query.sort.field == SortField::CreatedAt
@@ -643,6 +643,7 @@ impl Listing {
     /// (one more than a page holds, where the list has them); `None` for a page that lies past
     /// the end or near either end.
     fn marked_span(&self, total: u64) -> Option<(u64, u64)> {
+        self.marked_org?;
         let end = total.min(self.offset.checked_add(self.fetch())?);
         if self.offset >= total || self.offset.min(total - end) <= NEAR_START {
             return None;

@@ -41,8 +41,11 @@ WHERE position % 500 = 0;
 -- only right if its writer sees every token before it and every mark: so the writers of one
 -- organization's marks take turns, each holding the organization's advisory lock (class
 -- 0x6d61726b, "mark") from its count to its commit, and each statement after the lock, in READ
--- COMMITTED, sees what the writer before committed. The lock is taken last in a mint, after
--- every row lock (see the store's module), so it joins no cycle of waits.
+-- COMMITTED, sees what the writer before committed. It is taken at the end of the inserting
+-- statement, after every row lock of a mint (PostgreSQL fires a table's triggers for one event
+-- in the order of their names, 0004's `token_counts_mint` first), one organization after
+-- another in id order, as the store's bulk insert orders its statements: see the store's
+-- module on the order of locks.
 CREATE FUNCTION token_marks_add() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     org uuid;

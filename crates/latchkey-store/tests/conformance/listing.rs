@@ -555,7 +555,7 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
     let minted: Vec<Minted> = (0..TOKENS)
         .map(|n| {
             let owner = if n % 3 == 0 { &bob } else { &alice };
-            // 7919 is prime to 1500: every name once, in an order unlike the ids'.
+            // 7919 is prime to 3,500: every name once, in an order unlike the ids'.
             let name = format!("deep {:04}", n * 7919 % TOKENS);
             let expiry = if n % 10 == 0 { -100 } else { 1_000 + n as i64 };
             mint(owner, &acme, &name)
