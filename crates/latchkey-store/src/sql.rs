@@ -1,6 +1,8 @@
 //! SQL that every store speaks alike: the stored sentinels, the columns records are read from,
 //! and the listing query (filters, keyset and order), written once for both dialects.
 
+use std::sync::LazyLock;
+
 use latchkey_core::{Timestamp, TokenStatus, TokenView};
 use uuid::Uuid;
 
@@ -26,58 +28,37 @@ macro_rules! token_and_owner_columns {
     };
 }
 
-/// The joins a token view makes after the owner's and the creator's accounts.
-macro_rules! org_group_membership_joins {
-    () => {
-        "JOIN organizations o ON o.id = t.org_id \
-         LEFT JOIN groups g ON g.id = t.group_id \
-         LEFT JOIN memberships m ON m.org_id = t.org_id AND m.account_id = t.owner_id"
-    };
+/// A token view's statement up to its WHERE, the same in both stores: the token and its
+/// owner's account (0..=19), the creator's email (20), the organization's slug (21), the group's
+/// name (22) and the owner's role in the token's organization (23), each looked up by a
+/// subquery (one primary-key read; NULL where none is found). `org` is the SQL of the token's
+/// organization: `t.org_id`, or the parameter of the one organization a listing reads, which
+/// makes the slug one read for the page and not one a row.
+///
+/// Subqueries, not joins: PostgreSQL plans many listings anew at each execution (those whose
+/// plan depends on the filters' values, every new page number since the offset is in the
+/// text, any statement's first five runs on a connection), and choosing an order for seven
+/// joined relations took 3-4 ms of planning a page, several times the page's execution. Most
+/// tokens are minted by their owner, whose row the join has just read, so the creator's email
+/// is looked up apart only for the others.
+fn token_view_with(org: &str) -> String {
+    format!(
+        concat!(
+            "SELECT ",
+            token_and_owner_columns!(),
+            ", CASE WHEN t.created_by = t.owner_id THEN a.email \
+             ELSE (SELECT c.email FROM accounts c WHERE c.id = t.created_by) END, \
+             (SELECT o.slug FROM organizations o WHERE o.id = {org}), \
+             (SELECT g.name FROM groups g WHERE g.id = t.group_id), \
+             (SELECT m.role FROM memberships m WHERE m.org_id = {org} AND m.account_id = t.owner_id) \
+             FROM tokens t JOIN accounts a ON a.id = t.owner_id"
+        ),
+        org = org
+    )
 }
 
-/// A token with everything its view shows: the token and its owner's account (0..=19), the
-/// creator's email (20), the organization's slug (21), the group's name (22) and the owner's
-/// role in the token's organization (23).
-pub(crate) const TOKEN_VIEW_COLUMNS: &str = concat!(
-    token_and_owner_columns!(),
-    ", c.email, o.slug, g.name, m.role"
-);
-pub(crate) const TOKEN_VIEW_FROM: &str = concat!(
-    "tokens t JOIN accounts a ON a.id = t.owner_id JOIN accounts c ON c.id = t.created_by ",
-    org_group_membership_joins!()
-);
-
-/// [`TOKEN_VIEW_COLUMNS`] from [`CREDENTIAL_VIEW_FROM`], for SQLite's read of a secret (every
-/// verification that misses the cache): most tokens are minted by their owner, whose row the
-/// owner's join has just read, so the creator's email is looked up apart only for the others,
-/// which saves one join (two B-tree descents, the account id index and the table) on most misses.
-pub(crate) const CREDENTIAL_VIEW_COLUMNS: &str = concat!(
-    token_and_owner_columns!(),
-    ", CASE WHEN t.created_by = t.owner_id THEN a.email \
-     ELSE (SELECT email FROM accounts WHERE id = t.created_by) END, o.slug, g.name, m.role"
-);
-pub(crate) const CREDENTIAL_VIEW_FROM: &str = concat!(
-    "tokens t JOIN accounts a ON a.id = t.owner_id ",
-    org_group_membership_joins!()
-);
-
-/// The columns of [`TOKEN_VIEW_COLUMNS`] as PostgreSQL reads every token view (a page, a token
-/// by id, a secret's), from [`PG_TOKEN_VIEW_FROM`]:
-/// the creator's email, the organization's slug, the group's name and the owner's role are read
-/// by a subquery per row (each one primary-key lookup, NULL where the outer join finds nothing)
-/// rather than joined. The rows are the same. PostgreSQL plans many listings anew at each
-/// execution (those whose plan depends on the filters' values, every new page number since the
-/// offset is in the text, any statement's first five runs on a connection), and choosing an
-/// order for seven joined relations took 3-4 ms of planning a page, several times the page's
-/// execution; subqueries are planned one at a time, in a fraction of a millisecond.
-const PG_TOKEN_VIEW_COLUMNS: &str = concat!(
-    token_and_owner_columns!(),
-    ", (SELECT c.email FROM accounts c WHERE c.id = t.created_by), \
-     (SELECT o.slug FROM organizations o WHERE o.id = t.org_id), \
-     (SELECT g.name FROM groups g WHERE g.id = t.group_id), \
-     (SELECT m.role FROM memberships m WHERE m.org_id = t.org_id AND m.account_id = t.owner_id)"
-);
-const PG_TOKEN_VIEW_FROM: &str = "tokens t JOIN accounts a ON a.id = t.owner_id";
+/// [`token_view_with`] for a token of any organization, which a WHERE over `tokens t` follows.
+pub(crate) static TOKEN_VIEW: LazyLock<String> = LazyLock::new(|| token_view_with("t.org_id"));
 
 /// Where the two stores' SQL differs, as far as listing goes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -110,15 +91,6 @@ impl Dialect {
         match self {
             Self::Sqlite => param,
             Self::Postgres => format!("(SELECT {param})"),
-        }
-    }
-
-    /// The columns and FROM clause of a token view's row in this dialect, as
-    /// [`TOKEN_VIEW_COLUMNS`] and [`TOKEN_VIEW_FROM`] read them.
-    pub(crate) fn token_view(self) -> (&'static str, &'static str) {
-        match self {
-            Self::Sqlite => (TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM),
-            Self::Postgres => (PG_TOKEN_VIEW_COLUMNS, PG_TOKEN_VIEW_FROM),
         }
     }
 
@@ -200,6 +172,8 @@ pub(crate) struct Listing {
     /// The organization, where the listing is the whole of it in creation order (no filter,
     /// no other sort), whose pages the marks place (see [`Listing::mark_sql`]).
     marked_org: Option<Uuid>,
+    /// The token view its rows are read with (see [`token_view_with`]).
+    view: String,
 }
 
 /// Where a numbered page deep inside a whole organization's list starts reading: the last
@@ -232,6 +206,8 @@ struct Conditions {
     /// What every statement using the clauses starts with: the tables they name (`WITH …`),
     /// or nothing.
     with: String,
+    /// The parameter of the one organization the listing reads, if it reads one.
+    org: Option<String>,
 }
 
 impl Conditions {
@@ -267,9 +243,12 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
         clauses: Vec::new(),
         args: Vec::new(),
         with: String::new(),
+        org: None,
     };
     if let Some(org) = query.org {
-        c.bind("t.org_id = ?", Arg::Id(org.into()));
+        let param = c.arg(Arg::Id(org.into()));
+        c.plain(format!("t.org_id = {param}"));
+        c.org = Some(param);
     }
     if let Some(owner) = query.owner {
         c.bind("t.owner_id = ?", Arg::Id(owner.into()));
@@ -496,6 +475,7 @@ impl Listing {
         };
         Self {
             count,
+            view: token_view_with(conditions.org.as_deref().unwrap_or("t.org_id")),
             filter_sql: conditions.sql(),
             with: conditions.with,
             args: conditions.args,
@@ -687,11 +667,11 @@ impl Listing {
         };
         // The page's ids first, from the indexes alone; only then the joins, for those rows:
         // an offset skips its rows before any join is made for them.
-        let (columns, from) = self.dialect.token_view();
         format!(
-            "SELECT {columns} FROM {from} WHERE t.id IN \
+            "{} WHERE t.id IN \
              (SELECT t.id FROM tokens t {} ORDER BY {} LIMIT {limit} OFFSET {offset}) \
              ORDER BY {}",
+            self.view,
             filter_sql,
             order(self.descending != reversed),
             order(self.descending),

@@ -45,7 +45,8 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, Mark, NEVER, ORG_COLUMNS, UNUSED,
+    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, Mark, NEVER, ORG_COLUMNS, TOKEN_VIEW,
+    UNUSED,
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
 use crate::{
@@ -170,8 +171,7 @@ async fn begin_with(
 
 /// The views of the tokens `condition` (over `tokens t`) selects.
 fn token_views(condition: &str) -> String {
-    let (columns, from) = Dialect::Postgres.token_view();
-    format!("SELECT {columns} FROM {from} WHERE {condition}")
+    format!("{} WHERE {condition}", *TOKEN_VIEW)
 }
 
 /// A listing's query. Kept prepared, a statement is planned once for any arguments after

@@ -20,8 +20,7 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, CREDENTIAL_VIEW_COLUMNS, CREDENTIAL_VIEW_FROM, Dialect, Listing, Mark,
-    NEVER, ORG_COLUMNS, TOKEN_VIEW_COLUMNS, TOKEN_VIEW_FROM, UNUSED,
+    ACCOUNT_COLUMNS, Arg, Dialect, Listing, Mark, NEVER, ORG_COLUMNS, TOKEN_VIEW, UNUSED,
 };
 use crate::transfer::{self, Batch, Batcher, Counts, Export, Kind, Table};
 use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, OrgKey, Result, Store, StoreError};
@@ -448,7 +447,7 @@ fn revoke_where(
 }
 
 fn view_by_id(conn: &Connection, token: TokenId) -> Result<Option<TokenView>> {
-    let sql = format!("SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM} WHERE t.id = ?1");
+    let sql = format!("{} WHERE t.id = ?1", *TOKEN_VIEW);
     Ok(conn
         .prepare_cached(&sql)?
         .query_row([id(token)], token_view_from)
@@ -915,8 +914,8 @@ impl Store for SqliteStore {
         let name = name.to_string();
         self.point_read(move |conn| {
             let sql = format!(
-                "SELECT {TOKEN_VIEW_COLUMNS} FROM {TOKEN_VIEW_FROM}
-                 WHERE t.owner_id = ?1 AND t.name = ?2 AND t.revoked_at IS NULL"
+                "{} WHERE t.owner_id = ?1 AND t.name = ?2 AND t.revoked_at IS NULL",
+                *TOKEN_VIEW
             );
             Ok(conn
                 .prepare_cached(&sql)?
@@ -928,11 +927,8 @@ impl Store for SqliteStore {
 
     async fn credential(&self, hash: SecretHash) -> Result<Option<TokenView>> {
         // Written once: this is the read of every verification that misses the cache.
-        static SQL: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-            format!(
-                "SELECT {CREDENTIAL_VIEW_COLUMNS} FROM {CREDENTIAL_VIEW_FROM} WHERE t.hash = ?1"
-            )
-        });
+        static SQL: std::sync::LazyLock<String> =
+            std::sync::LazyLock::new(|| format!("{} WHERE t.hash = ?1", *TOKEN_VIEW));
         self.point_read(move |conn| {
             Ok(conn
                 .prepare_cached(&SQL)?

@@ -76,6 +76,16 @@ pub async fn token_view_names_owner_creator_org_and_group(store: &dyn Store) {
             Some(view(store, minted.id()).await)
         );
     }
+    // So does every row of a page, of one organization's tokens or of all.
+    let mut of_acme = everything();
+    of_acme.org = Some(acme.id);
+    for query in [everything(), of_acme] {
+        let page = store.list_tokens(&query).await.unwrap();
+        assert!(!page.tokens.is_empty());
+        for listed in page.tokens {
+            assert_eq!(listed, view(store, listed.token.id).await);
+        }
+    }
 
     assert_eq!(store.token(TokenId::new()).await.unwrap(), None);
 }
