@@ -45,8 +45,7 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, Mark, NEVER, ORG_COLUMNS, TOKEN_VIEW,
-    UNUSED,
+    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW, UNUSED,
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
 use crate::{
@@ -947,8 +946,10 @@ impl Store for PostgresStore {
 
     async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
         let listing = Listing::new(query, Dialect::Postgres);
+        // A page near the start, or one of a whole organization's list that the marks place
+        // (see migration 0007), with its total: one statement.
         if let Some((sql, args)) = listing.counted_page_sql() {
-            let rows = bind(listing_query(&listing, sql), args)
+            let rows = bind(listing_query(&listing, sql), &args)
                 .fetch_all(&self.pool)
                 .await?;
             let Some(first) = rows.first() else {
@@ -985,23 +986,7 @@ impl Store for PostgresStore {
             .await?
             .try_get(0)?;
         let total = u64::try_from(total).map_err(|e| StoreError::Backend(e.to_string()))?;
-        // A page deep inside a whole organization's list starts from the marks before it (see
-        // migration 0007) rather than walking every token up to it.
-        let mark = match listing.mark_sql(total) {
-            Some((sql, args)) => match bind(listing_query(&listing, sql), &args)
-                .fetch_optional(&mut *snapshot)
-                .await?
-            {
-                Some(row) => Some(Mark {
-                    first_id: row.try_get(0)?,
-                    before: u64::try_from(row.try_get::<i64, _>(1)?)
-                        .map_err(|e| StoreError::Backend(e.to_string()))?,
-                }),
-                None => None,
-            },
-            None => None,
-        };
-        let rows = match listing.page_sql(Some(total), mark) {
+        let rows = match listing.page_sql(Some(total), None) {
             Some(page) => {
                 bind(page_query(&listing, page.sql, page.reused), &page.args)
                     .fetch_all(&mut *snapshot)

@@ -1199,7 +1199,7 @@ fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
     {
         let mut statement = conn.prepare_cached(&sql)?;
         let total_column = statement.column_count() - 1;
-        let mut rows = statement.query(rusqlite::params_from_iter(values(args)))?;
+        let mut rows = statement.query(rusqlite::params_from_iter(values(&args)))?;
         let (mut tokens, mut total) = (Vec::new(), None);
         while let Some(row) = rows.next()? {
             total = Some(row.get::<_, u64>(total_column)?);
