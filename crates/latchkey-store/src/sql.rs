@@ -170,8 +170,11 @@ pub(crate) struct Listing {
     /// their own.
     pub plan_for_values: bool,
     /// The organization, where the listing is the whole of it in creation order (no filter,
-    /// no other sort), whose pages the marks place (see [`Listing::mark_sql`]).
+    /// no other sort), whose pages the marks place (see [`Listing::mark_sql`] and
+    /// [`Listing::counted_page_sql`]).
     marked_org: Option<Uuid>,
+    /// The parameter of the one organization the listing reads, if it reads one.
+    org_param: Option<String>,
     /// The token view its rows are read with (see [`token_view_with`]).
     view: String,
 }
@@ -413,6 +416,15 @@ fn counters_sql(query: &TokenQuery, dialect: Dialect, before: usize) -> Option<(
     }
 }
 
+/// The statement finding the last mark of the organization `org` placed at or before the
+/// token at `first` (SQL: parameters or subqueries): its id and its place.
+fn mark_lookup(org: &str, first: &str) -> String {
+    format!(
+        "SELECT first_id, before FROM token_marks WHERE org_id = {org} AND before <= {first} \
+         ORDER BY before DESC LIMIT 1"
+    )
+}
+
 /// How many rows a numbered page may skip and still be read with its count in one statement.
 const NEAR_START: u64 = 1_000;
 
@@ -475,7 +487,10 @@ impl Listing {
         };
         Self {
             count,
-            view: token_view_with(conditions.org.as_deref().unwrap_or("t.org_id")),
+            view: match &conditions.org {
+                Some(org) => token_view_with(org),
+                None => TOKEN_VIEW.clone(),
+            },
             filter_sql: conditions.sql(),
             with: conditions.with,
             args: conditions.args,
@@ -492,6 +507,7 @@ impl Listing {
                 || query.last_used_before.is_some()
                 || query.last_used_after.is_some(),
             marked_org,
+            org_param: conditions.org,
         }
     }
 
@@ -501,30 +517,23 @@ impl Listing {
     /// An offset walks the index entries it skips, so a numbered page past the middle of the
     /// list is read from its far end, in the opposite order: the last page costs what the
     /// first does, and the middle one is the deepest walk. The rows still come in the list's
-    /// order. A page that [`Listing::mark_sql`] found the `mark` of is read from it instead.
-    /// `total` and the mark must come from the same snapshot as the page.
+    /// order. A page that [`Listing::mark_sql`] found the `mark` of (SQLite's deep pages) is
+    /// read from it instead. `total` and the mark must come from the same snapshot as the
+    /// page.
     pub fn page_sql(&self, total: Option<u64>, mark: Option<Mark>) -> Option<PageSql> {
         let fetch = self.fetch();
         let mut args = self.args.clone();
-        let mut param = |value: u64| {
-            args.push(Arg::Int(i64::try_from(value).unwrap_or(i64::MAX)));
-            self.dialect.param(args.len())
-        };
         let marked = mark.zip(total.and_then(|total| self.marked_span(total)));
         let (rows, reused) = match (total, marked) {
             (Some(total), _) if self.offset >= total => return None,
             (_, Some((mark, (first, rows)))) => {
                 // In id order from the mark, whichever order the list is in; the numbers bound,
                 // so that every such page is one statement.
-                let (rows, skip) = (param(rows), param(first.saturating_sub(mark.before)));
-                args.push(Arg::Id(mark.first_id));
-                let filter_sql = format!(
-                    "{} AND t.id >= {}",
-                    self.filter_sql,
-                    self.dialect.param(args.len())
-                );
+                let rows = self.int_param(&mut args, rows);
+                let skip = self.int_param(&mut args, first.saturating_sub(mark.before));
+                let from = self.arg(&mut args, Arg::Id(mark.first_id));
                 (
-                    self.rows_sql(&filter_sql, self.descending, rows, skip),
+                    self.rows_sql(&self.filters_from_mark(&from), self.descending, rows, skip),
                     true,
                 )
             }
@@ -558,29 +567,29 @@ impl Listing {
         Some((format!("{}{count}", self.with), args))
     }
 
-    /// For a numbered page near the start of the list, or at any depth of a marked listing
-    /// (see [`Listing::mark_sql`]), one statement that reads the page and its total in one
-    /// snapshot, with its arguments; `None` for other deep pages and for cursors. It spares a
+    /// For a numbered page near the start of the list, or on PostgreSQL at any depth of a
+    /// marked listing (see [`Listing::mark_sql`]), one statement that reads the page and its
+    /// total in one snapshot, with its arguments; `None` for other deep pages and for cursors
+    /// (and SQLite's marked ones, read at no round trip's cost in its transaction). It spares a
     /// client/server store the round trips of a transaction (begin, count, mark, page,
     /// commit), and the page and its count share what `with` finds. Each row is a page's row
     /// followed by the total; an empty page is one row of NULLs and the total. A page near the
     /// start is always read forward: skipping at most [`NEAR_START`] index entries costs
     /// microseconds, where the reverse walk pays off only for a page past the middle of a long
     /// list.
-    pub fn counted_page_sql(&self) -> Option<(String, Vec<Arg>)> {
+    pub fn counted_page_sql(&self) -> Option<PageSql> {
         let (count, args) = self.count.as_ref()?;
         let mut args = args.clone();
-        let (with, rows) = if self.offset <= NEAR_START {
+        let (with, rows, reused) = if self.offset <= NEAR_START {
             let rows = self.rows_sql(&self.filter_sql, false, self.fetch(), self.offset);
-            (
-                format!(
-                    "{}SELECT p.*, n.total FROM (SELECT ({count}) AS total) n",
-                    self.with
-                ),
-                rows,
-            )
-        } else if self.marked_org.is_some() {
-            self.marked_page(count, &mut args)
+            let with = format!(
+                "{}SELECT p.*, n.total FROM (SELECT ({count}) AS total) n",
+                self.with
+            );
+            (with, rows, self.reads_from_the_top())
+        } else if self.marked_org.is_some() && self.dialect == Dialect::Postgres {
+            let (with, rows) = self.marked_page(count, &mut args);
+            (with, rows, true)
         } else {
             return None;
         };
@@ -596,10 +605,11 @@ impl Listing {
         if let Some(column) = self.key_column {
             order = format!("{} {direction}, {order}", position(column));
         }
-        Some((
-            format!("{with} LEFT JOIN ({rows}) p ON true ORDER BY {order}"),
+        Some(PageSql {
+            sql: format!("{with} LEFT JOIN ({rows}) p ON true ORDER BY {order}"),
             args,
-        ))
+            reused,
+        })
     }
 
     /// For [`Listing::counted_page_sql`], a marked listing's page (see [`Listing::page_sql`])
@@ -607,11 +617,13 @@ impl Listing {
     /// its start (`… FROM n`, the total's table) and its rows' statement, `count` the
     /// total's. The page's offset and length are bound, so that every page is one statement.
     fn marked_page(&self, count: &str, args: &mut Vec<Arg>) -> (String, String) {
-        let mut param = |value: u64| {
-            args.push(Arg::Int(i64::try_from(value).unwrap_or(i64::MAX)));
-            self.dialect.param(args.len())
-        };
-        let (offset, fetch) = (param(self.offset), param(self.fetch()));
+        debug_assert!(self.with.is_empty(), "a marked listing finds no rows first");
+        let org = self
+            .org_param
+            .as_deref()
+            .expect("a marked listing reads one organization");
+        let offset = self.int_param(args, self.offset);
+        let fetch = self.int_param(args, self.fetch());
         // As in `marked_span`: the page's rows in id order, the first's place and how many.
         let end = format!("least(n.total, {offset} + {fetch})");
         let first = if self.descending {
@@ -622,21 +634,14 @@ impl Listing {
         let with = format!(
             "WITH n AS (SELECT ({count}) AS total), \
              s AS (SELECT {first} AS first, greatest({end} - {offset}, 0) AS rows FROM n), \
-             m AS (SELECT first_id, before FROM token_marks \
-                   WHERE org_id = {org} AND before <= (SELECT first FROM s) \
-                   ORDER BY before DESC LIMIT 1) \
+             m AS ({}) \
              SELECT p.*, n.total FROM n",
-            org = self.dialect.param(1),
+            mark_lookup(org, "(SELECT first FROM s)"),
         );
         // Without a mark (an organization with no tokens) the walk starts at the first id.
-        let filter_sql = format!(
-            "{} AND t.id >= coalesce((SELECT first_id FROM m), {})",
-            self.filter_sql,
-            self.dialect.param(args.len() + 1)
-        );
-        args.push(Arg::Id(Uuid::nil()));
+        let nil = self.arg(args, Arg::Id(Uuid::nil()));
         let ids = self.ids_sql(
-            &filter_sql,
+            &self.filters_from_mark(&format!("coalesce((SELECT first_id FROM m), {nil})")),
             self.descending,
             "(SELECT rows FROM s)",
             "(SELECT first - coalesce((SELECT before FROM m), 0) FROM s)",
@@ -658,22 +663,16 @@ impl Listing {
     /// token in id order and how many tokens come before it: the [`Mark`] that
     /// [`Listing::page_sql`] reads the page from. `None` for any other listing, and for a page
     /// within [`NEAR_START`] rows of either end of the list, which the plain walk reaches as
-    /// quickly. `total` must come from the same snapshot as the marks and the page.
+    /// quickly. `total` must come from the same snapshot as the marks and the page. SQLite
+    /// reads it in its read transaction; PostgreSQL finds the mark within the page's statement
+    /// ([`Listing::counted_page_sql`]).
     pub fn mark_sql(&self, total: u64) -> Option<(String, Vec<Arg>)> {
         let org = self.marked_org?;
         let (first, _) = self.marked_span(total)?;
-        let (org_param, first_param) = (self.dialect.param(1), self.dialect.param(2));
-        Some((
-            format!(
-                "SELECT first_id, before FROM token_marks \
-                 WHERE org_id = {org_param} AND before <= {first_param} \
-                 ORDER BY before DESC LIMIT 1"
-            ),
-            vec![
-                Arg::Id(org),
-                Arg::Int(i64::try_from(first).unwrap_or(i64::MAX)),
-            ],
-        ))
+        let mut args = Vec::new();
+        let org = self.arg(&mut args, Arg::Id(org));
+        let first = self.int_param(&mut args, first);
+        Some((mark_lookup(&org, &first), args))
     }
 
     /// For a marked listing, the page's rows as positions in id order: the first and how many
@@ -741,6 +740,23 @@ impl Listing {
             self.view,
             self.order(self.descending)
         )
+    }
+
+    /// `value` appended to `args`, as its parameter.
+    fn arg(&self, args: &mut Vec<Arg>, value: Arg) -> String {
+        args.push(value);
+        self.dialect.param(args.len())
+    }
+
+    /// A count or a position appended to `args`, as its parameter.
+    fn int_param(&self, args: &mut Vec<Arg>, value: u64) -> String {
+        self.arg(args, Arg::Int(i64::try_from(value).unwrap_or(i64::MAX)))
+    }
+
+    /// The listing's filters, and only the tokens from the mark whose id `mark_id` is on: a
+    /// marked page's rows are read in id order from its mark.
+    fn filters_from_mark(&self, mark_id: &str) -> String {
+        format!("{} AND t.id >= {mark_id}", self.filter_sql)
     }
 
     /// The list's order, or its reverse.
@@ -830,15 +846,20 @@ mod tests {
             let listing = Listing::new(&query, Dialect::Postgres);
             assert!(listing.counted_page_sql().is_none(), "{query:?}");
         }
-        // A marked listing's page is, at any depth, and its text is the same for every page.
+        // On PostgreSQL a marked listing's page is, at any depth past the first thousand rows,
+        // and its text is the same for every such page.
         let deep = |number| {
             Listing::new(&page(org, "-created_at", number), Dialect::Postgres)
                 .counted_page_sql()
                 .expect("a marked page")
         };
-        let (sql, args) = deep(20_000);
-        assert!(sql.contains("token_marks"), "{sql}");
-        assert_eq!(deep(39_000).0, sql);
-        assert_eq!(args[2..4], [Arg::Int(499_975), Arg::Int(26)]);
+        let page = deep(20_000);
+        assert!(
+            page.sql.contains("token_marks") && page.reused,
+            "{}",
+            page.sql
+        );
+        assert_eq!(deep(39_000).sql, page.sql);
+        assert_eq!(page.args[2..4], [Arg::Int(499_975), Arg::Int(26)]);
     }
 }

@@ -948,8 +948,8 @@ impl Store for PostgresStore {
         let listing = Listing::new(query, Dialect::Postgres);
         // A page near the start, or one of a whole organization's list that the marks place
         // (see migration 0007), with its total: one statement.
-        if let Some((sql, args)) = listing.counted_page_sql() {
-            let rows = bind(listing_query(&listing, sql), &args)
+        if let Some(page) = listing.counted_page_sql() {
+            let rows = bind(page_query(&listing, page.sql, page.reused), &page.args)
                 .fetch_all(&self.pool)
                 .await?;
             let Some(first) = rows.first() else {

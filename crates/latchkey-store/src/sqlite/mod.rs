@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, Listing, Mark, NEVER, ORG_COLUMNS, TOKEN_VIEW, UNUSED,
+    ACCOUNT_COLUMNS, Arg, Dialect, Listing, Mark, NEVER, ORG_COLUMNS, PageSql, TOKEN_VIEW, UNUSED,
 };
 use crate::transfer::{self, Batch, Batcher, Counts, Export, Kind, Table};
 use crate::{Evicted, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, OrgKey, Result, Store, StoreError};
@@ -1193,9 +1193,10 @@ fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
     // finds (a name filter's matches): once for both. Otherwise two statements in a read
     // transaction, which cost no round trips here: side by side, status=active 109–142 µs a
     // page against 147–186 µs in one statement.
-    if let Some((sql, args)) = listing
-        .counted_page_sql()
-        .filter(|_| listing.starts_with_a_search())
+    if let Some(PageSql { sql, args, reused }) = listing
+        .starts_with_a_search()
+        .then(|| listing.counted_page_sql())
+        .flatten()
     {
         let mut statement = conn.prepare_cached(&sql)?;
         let total_column = statement.column_count() - 1;
@@ -1209,7 +1210,7 @@ fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
             }
         }
         drop(rows);
-        if !listing.reads_from_the_top() {
+        if !reused {
             statement.discard();
         }
         let total = total.ok_or_else(|| {
