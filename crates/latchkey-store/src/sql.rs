@@ -533,7 +533,12 @@ impl Listing {
                 let skip = self.int_param(&mut args, first.saturating_sub(mark.before));
                 let from = self.arg(&mut args, Arg::Id(mark.first_id));
                 (
-                    self.rows_sql(&self.filters_from_mark(&from), self.descending, rows, skip),
+                    self.rows_of(&self.ids_sql(
+                        &self.filters_from_mark(&from),
+                        self.descending,
+                        rows,
+                        skip,
+                    )),
                     true,
                 )
             }
@@ -541,11 +546,16 @@ impl Listing {
                 // Rows [offset, end) of the list are rows [total - end, total - offset) of the
                 // list read backwards.
                 let end = total.min(self.offset + fetch);
-                let rows = self.rows_sql(&self.filter_sql, true, end - self.offset, total - end);
+                let rows = self.rows_of(&self.ids_sql(
+                    &self.filter_sql,
+                    true,
+                    end - self.offset,
+                    total - end,
+                ));
                 (rows, false)
             }
             _ => (
-                self.rows_sql(&self.filter_sql, false, fetch, self.offset),
+                self.rows_of(&self.ids_sql(&self.filter_sql, false, fetch, self.offset)),
                 self.reads_from_the_top(),
             ),
         };
@@ -581,7 +591,8 @@ impl Listing {
         let (count, args) = self.count.as_ref()?;
         let mut args = args.clone();
         let (with, rows, reused) = if self.offset <= NEAR_START {
-            let rows = self.rows_sql(&self.filter_sql, false, self.fetch(), self.offset);
+            let rows =
+                self.rows_of(&self.ids_sql(&self.filter_sql, false, self.fetch(), self.offset));
             let with = format!(
                 "{}SELECT p.*, n.total FROM (SELECT ({count}) AS total) n",
                 self.with
@@ -704,20 +715,9 @@ impl Listing {
         u64::from(self.limit) + 1
     }
 
-    /// The statement reading `limit` rows after `offset` (numbers, or parameters) of those
-    /// `filter_sql` (a WHERE clause over `tokens t`) lets through, in the list's order or
-    /// `reversed`; the rows come in the list's order either way.
-    fn rows_sql(
-        &self,
-        filter_sql: &str,
-        reversed: bool,
-        limit: impl std::fmt::Display,
-        offset: impl std::fmt::Display,
-    ) -> String {
-        self.rows_of(&self.ids_sql(filter_sql, reversed, limit, offset))
-    }
-
-    /// The ids [`Listing::rows_sql`] reads the rows of.
+    /// The statement selecting `limit` ids after `offset` (numbers, or parameters) of the
+    /// tokens `filter_sql` (a WHERE clause over `tokens t`) lets through, in the list's order
+    /// or `reversed`; [`Listing::rows_of`] reads their rows.
     fn ids_sql(
         &self,
         filter_sql: &str,
