@@ -657,8 +657,9 @@ impl Listing {
             "(SELECT rows FROM s)",
             "(SELECT first - coalesce((SELECT before FROM m), 0) FROM s)",
         );
-        // A limit the planner cannot read, it takes for a tenth of the organization, and
-        // plans (and JIT-compiles: 0.4 s) a page for 100,000 rows; the constant bounds it.
+        // A limit the planner cannot read, it takes for a tenth of the rows limited, and plans
+        // a page of tens of thousands (a hash join over every token, or JIT compilation: 0.3 s
+        // either way); the constant bounds its estimate by the page's size.
         let rows = self.rows_of(&format!(
             "SELECT id FROM ({ids}) ids LIMIT {}",
             self.fetch()
