@@ -173,10 +173,9 @@ pub(crate) struct Listing {
     /// no other sort), whose pages the marks place (see [`Listing::mark_sql`] and
     /// [`Listing::counted_page_sql`]).
     marked_org: Option<Uuid>,
-    /// The parameter of the one organization the listing reads, if it reads one.
+    /// The parameter of the one organization the listing reads, if it reads one: the
+    /// organization of every row, in its token view (see [`token_view_with`]).
     org_param: Option<String>,
-    /// The token view its rows are read with (see [`token_view_with`]).
-    view: String,
 }
 
 /// Where a numbered page deep inside a whole organization's list starts reading: the last
@@ -487,10 +486,6 @@ impl Listing {
         };
         Self {
             count,
-            view: match &conditions.org {
-                Some(org) => token_view_with(org),
-                None => TOKEN_VIEW.clone(),
-            },
             filter_sql: conditions.sql(),
             with: conditions.with,
             args: conditions.args,
@@ -738,7 +733,7 @@ impl Listing {
     fn rows_of(&self, ids: &str) -> String {
         format!(
             "{} WHERE t.id IN ({ids}) ORDER BY {}",
-            self.view,
+            token_view_with(self.org_param.as_deref().unwrap_or("t.org_id")),
             self.order(self.descending)
         )
     }
