@@ -3,6 +3,7 @@
 
 mod rows;
 
+use std::collections::VecDeque;
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, TryLockError, mpsc as std_mpsc};
@@ -41,9 +42,10 @@ const READERS: usize = 4;
 /// Writes that share one commit at most: enough to turn a queue of small mints into one fsync,
 /// few enough that the first of them does not wait long behind the rest.
 const GROUP_COMMIT: usize = 256;
-/// `last_used_at` stamps written in one job of the writer, the most a mint waits behind. Under
-/// a verify load, whole flushes held mints for half a second at p99 (BENCHMARKS.md).
-const STAMPS_A_WRITE: usize = 500;
+/// `last_used_at` stamps the writer writes between two looks at its queue: the most a write
+/// waits behind. Under a verify load, whole flushes held mints for half a second at p99
+/// (BENCHMARKS.md).
+const STAMPS_A_STEP: usize = 500;
 
 #[derive(Clone)]
 pub struct SqliteStore {
@@ -57,9 +59,24 @@ struct Inner {
     next_reader: AtomicUsize,
 }
 
+/// What the writer thread is given.
+enum Job {
+    Write(Write),
+    Stamps(Stamps),
+}
+
 /// A write waiting for the writer thread: it runs inside a shared transaction and hands back
 /// whether it succeeded, and how to answer once the commit is known.
-type Job = Box<dyn FnOnce(&Transaction<'_>) -> Ran + Send>;
+type Write = Box<dyn FnOnce(&Transaction<'_>) -> Ran + Send>;
+
+/// A flush of `last_used_at` stamps, in token order, which the writer writes when no write
+/// waits (see [`run_writer`]).
+struct Stamps {
+    stamps: Vec<(TokenId, Timestamp)>,
+    /// How many of them the writer has written so far.
+    written: usize,
+    reply: oneshot::Sender<Result<()>>,
+}
 
 struct Ran {
     ok: bool,
@@ -160,7 +177,7 @@ impl SqliteStore {
         F: FnOnce(&Transaction<'_>) -> Result<T> + Send + 'static,
     {
         let (answer, answered) = oneshot::channel();
-        let job: Job = Box::new(move |tx| {
+        let job: Write = Box::new(move |tx| {
             let out = work(tx);
             Ran {
                 ok: out.is_ok(),
@@ -172,6 +189,11 @@ impl SqliteStore {
                 }),
             }
         });
+        self.send(Job::Write(job), answered).await
+    }
+
+    /// Hands `job` to the writer thread and waits for its answer.
+    async fn send<T>(&self, job: Job, answered: oneshot::Receiver<Result<T>>) -> Result<T> {
         let gone = || StoreError::Backend("the write did not complete".to_owned());
         self.inner.writer.send(job).map_err(|_| gone())?;
         answered.await.map_err(|_| gone())?
@@ -292,63 +314,157 @@ impl Drop for StepBudget<'_> {
     }
 }
 
-/// The writer thread: takes the first waiting write and every other one already queued (up to
-/// [`GROUP_COMMIT`]), runs each in its own savepoint of one IMMEDIATE transaction, commits
-/// once, then answers them all. A failed write is answered with its own error, whatever the
-/// commit of the others does. Before the commit it indexes the names of the tokens the batch
-/// stored (see `0002_listing_indexes.sql`).
-fn run_writer(mut conn: Connection, jobs: &std_mpsc::Receiver<Job>) {
-    let mut optimized = std::time::Instant::now();
-    while let Ok(first) = jobs.recv() {
+/// The writes and stamps the writer has taken from its queue and not yet written.
+#[derive(Default)]
+struct Pending {
+    writes: VecDeque<Write>,
+    stamps: VecDeque<Stamps>,
+}
+
+impl Pending {
+    fn add(&mut self, job: Job) {
+        match job {
+            Job::Write(write) => self.writes.push_back(write),
+            Job::Stamps(stamps) => self.stamps.push_back(stamps),
+        }
+    }
+
+    fn take_queued(&mut self, queue: &std_mpsc::Receiver<Job>) {
+        for job in queue.try_iter() {
+            self.add(job);
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.writes.is_empty() && self.stamps.is_empty()
+    }
+}
+
+/// The writer thread. Writes go first, up to [`GROUP_COMMIT`] in a transaction; stamps fill
+/// the time no write waits, in one transaction for as long as none does. A flush of stamps in
+/// transactions of its own took a commit, an fsync and a rewrite of every page it touched per
+/// [`STAMPS_A_STEP`], which under a verify load was most of the writer's work (BENCHMARKS.md).
+fn run_writer(mut conn: Connection, queue: &std_mpsc::Receiver<Job>) {
+    let mut optimized = Instant::now();
+    let mut pending = Pending::default();
+    loop {
+        if pending.is_empty() {
+            match queue.recv() {
+                Ok(job) => pending.add(job),
+                Err(_) => return,
+            }
+        }
+        pending.take_queued(queue);
         if optimized.elapsed() > OPTIMIZE_EVERY {
-            optimized = std::time::Instant::now();
+            optimized = Instant::now();
             if let Err(error) = optimize(&conn) {
                 tracing::warn!(%error, "could not refresh SQLite's statistics");
             }
         }
-        let mut batch = vec![first];
-        batch.extend(jobs.try_iter().take(GROUP_COMMIT - 1));
-        let mut replies = Vec::with_capacity(batch.len());
-        // A savepoint makes SQLite copy every page a write changes before it changes it, so a
-        // write alone in its transaction runs without one: its failure rolls back everything.
-        let shared = batch.len() > 1;
-        let committed = (|| -> Result<(), rusqlite::Error> {
-            let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-            let last_token: i64 = tx
-                .prepare_cached("SELECT coalesce(max(rowid), 0) FROM tokens")?
-                .query_row([], |row| row.get(0))?;
-            for job in batch.drain(..) {
-                if shared {
-                    tx.execute_batch("SAVEPOINT job")?;
+        if !pending.writes.is_empty() {
+            let count = pending.writes.len().min(GROUP_COMMIT);
+            write_batch(&mut conn, pending.writes.drain(..count).collect());
+        }
+        // At least one step of stamps after each batch, so that a steady stream of writes does
+        // not hold them back for good.
+        if !pending.stamps.is_empty() {
+            write_stamps(&mut conn, &mut pending, queue);
+        }
+    }
+}
+
+/// Runs each write of `batch` in its own savepoint of one IMMEDIATE transaction, commits once,
+/// then answers them all. A failed write is answered with its own error, whatever the commit
+/// of the others does. Before the commit it indexes the names of the tokens the batch stored
+/// (see `0002_listing_indexes.sql`).
+fn write_batch(conn: &mut Connection, mut batch: Vec<Write>) {
+    let mut replies = Vec::with_capacity(batch.len());
+    // A savepoint makes SQLite copy every page a write changes before it changes it, so a
+    // write alone in its transaction runs without one: its failure rolls back everything.
+    let shared = batch.len() > 1;
+    let committed = (|| -> Result<(), rusqlite::Error> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last_token: i64 = tx
+            .prepare_cached("SELECT coalesce(max(rowid), 0) FROM tokens")?
+            .query_row([], |row| row.get(0))?;
+        for job in batch.drain(..) {
+            if shared {
+                tx.execute_batch("SAVEPOINT job")?;
+            }
+            // A panicking write is undone like a failing one; its caller hears that the
+            // write failed, and the writer goes on with the others.
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
+            let ok = matches!(&ran, Ok(ran) if ran.ok);
+            replies.extend(ran.ok().map(|ran| ran.reply));
+            match (shared, ok) {
+                (true, true) => tx.execute_batch("RELEASE job")?,
+                (true, false) => tx.execute_batch("ROLLBACK TO job; RELEASE job")?,
+                // Dropping the transaction rolls it back.
+                (false, false) => return Ok(()),
+                (false, true) => {}
+            }
+        }
+        // New tokens take rowids above every earlier one (none is ever deleted).
+        tx.prepare_cached(
+            "INSERT INTO tokens_name_trigrams (name_folded, token_id)
+             SELECT name_folded, id FROM tokens WHERE rowid > ?1",
+        )?
+        .execute([last_token])?;
+        tx.commit()
+    })();
+    // Jobs never reached (the transaction failed first) are answered too: dropping their
+    // reply senders tells their callers the writer failed.
+    drop(batch);
+    let committed = committed.map_err(|error| error.to_string());
+    for reply in replies {
+        reply(committed.clone());
+    }
+}
+
+/// Writes pending stamps in one transaction, [`STAMPS_A_STEP`] at a time, until none is left or
+/// a write is queued; a write waits for one step, never for a whole flush.
+fn write_stamps(conn: &mut Connection, pending: &mut Pending, queue: &std_mpsc::Receiver<Job>) {
+    // The flushes this transaction writes to their end.
+    let mut finished = Vec::new();
+    let committed = (|| -> Result<(), rusqlite::Error> {
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        {
+            let mut update = tx.prepare_cached(
+                "UPDATE tokens SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
+            )?;
+            while let Some(flush) = pending.stamps.front_mut() {
+                let end = flush.stamps.len().min(flush.written + STAMPS_A_STEP);
+                for (token, at) in &flush.stamps[flush.written..end] {
+                    update.execute(params![id(*token), at.unix()])?;
                 }
-                // A panicking write is undone like a failing one; its caller hears that the
-                // write failed, and the writer goes on with the others.
-                let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
-                let ok = matches!(&ran, Ok(ran) if ran.ok);
-                replies.extend(ran.ok().map(|ran| ran.reply));
-                match (shared, ok) {
-                    (true, true) => tx.execute_batch("RELEASE job")?,
-                    (true, false) => tx.execute_batch("ROLLBACK TO job; RELEASE job")?,
-                    // Dropping the transaction rolls it back.
-                    (false, false) => return Ok(()),
-                    (false, true) => {}
+                flush.written = end;
+                if end == flush.stamps.len() {
+                    finished.extend(pending.stamps.pop_front());
+                }
+                pending.take_queued(queue);
+                if !pending.writes.is_empty() {
+                    break;
                 }
             }
-            // New tokens take rowids above every earlier one (none is ever deleted).
-            tx.prepare_cached(
-                "INSERT INTO tokens_name_trigrams (name_folded, token_id)
-                 SELECT name_folded, id FROM tokens WHERE rowid > ?1",
-            )?
-            .execute([last_token])?;
-            tx.commit()
-        })();
-        // Jobs never reached (the transaction failed first) are answered too: dropping their
-        // reply senders tells their callers the writer failed.
-        drop(batch);
-        let committed = committed.map_err(|error| error.to_string());
-        for reply in replies {
-            reply(committed.clone());
         }
+        tx.commit()
+    })();
+    let failed = match committed {
+        Ok(()) => None,
+        // What the transaction wrote is undone, the flush it was in the middle of included:
+        // their callers hear of it and keep their stamps for a later flush (stamps never move
+        // a time back, so writing some twice changes nothing).
+        Err(error) => {
+            finished.extend(pending.stamps.pop_front());
+            Some(error.to_string())
+        }
+    };
+    for flush in finished {
+        let answer = failed
+            .clone()
+            .map_or(Ok(()), |error| Err(StoreError::Backend(error)));
+        // A caller that stopped waiting has nobody to tell.
+        let _ = flush.reply.send(answer);
     }
 }
 
@@ -1056,23 +1172,14 @@ impl Store for SqliteStore {
         let mut stamps = stamps.to_vec();
         // In key order, neighbouring stamps share the pages they change.
         stamps.sort_unstable();
-        // A flush under load holds tens of thousands of stamps, a second of the writer's time:
-        // written as one job, every mint queued behind it would wait that second. Between two
-        // chunks, the writes queued meanwhile take their turn.
-        for chunk in stamps.chunks(STAMPS_A_WRITE) {
-            let chunk = chunk.to_vec();
-            self.write(move |tx| {
-                let mut stmt = tx.prepare_cached(
-                    "UPDATE tokens SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
-                )?;
-                for (token, at) in chunk {
-                    stmt.execute(params![id(token), at.unix()])?;
-                }
-                Ok(())
-            })
-            .await?;
-        }
-        Ok(())
+        // The writer writes them when no other write waits (see `run_writer`).
+        let (reply, answered) = oneshot::channel();
+        let flush = Stamps {
+            stamps,
+            written: 0,
+            reply,
+        };
+        self.send(Job::Stamps(flush), answered).await
     }
 }
 
@@ -1418,6 +1525,29 @@ mod tests {
             migrated,
             [vec![500, 500, 500, 500, 345], vec![10], vec![500; 5]]
         );
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn a_write_waits_for_a_step_of_stamps_not_for_the_whole_flush() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(dir.path().join("latchkey.db")).unwrap();
+        // Many steps' worth, of tokens no row has: each still costs the writer an index seek.
+        let stamps: Vec<_> = (0..200_000)
+            .map(|second| (TokenId::new(), Timestamp::from_unix(second)))
+            .collect();
+        let flush = store.record_usage(&stamps);
+        tokio::pin!(flush);
+        // The writer is well into the flush when the write arrives.
+        tokio::select! {
+            _ = &mut flush => panic!("the flush ended before the write was sent"),
+            () = tokio::time::sleep(Duration::from_millis(20)) => {}
+        }
+        tokio::select! {
+            biased;
+            _ = &mut flush => panic!("the write waited for every stamp queued before it"),
+            written = store.write(|_| Ok(())) => written.unwrap(),
+        }
+        flush.await.unwrap();
     }
 
     #[tokio::test(flavor = "current_thread")]
