@@ -42,9 +42,9 @@ const READERS: usize = 4;
 /// Writes that share one commit at most: enough to turn a queue of small mints into one fsync,
 /// few enough that the first of them does not wait long behind the rest.
 const GROUP_COMMIT: usize = 256;
-/// `last_used_at` stamps the writer writes between two looks at its queue: the most a write
-/// waits behind. Under a verify load, whole flushes held mints for half a second at p99
-/// (BENCHMARKS.md).
+/// `last_used_at` stamps the writer writes between two looks at its queue: a write queued
+/// meanwhile waits for them and the commit of their transaction. Under a verify load, whole
+/// flushes held mints for half a second at p99 (BENCHMARKS.md).
 const STAMPS_A_STEP: usize = 500;
 
 #[derive(Clone)]
@@ -62,16 +62,16 @@ struct Inner {
 /// What the writer thread is given.
 enum Job {
     Write(Write),
-    Stamps(Stamps),
+    Flush(Flush),
 }
 
 /// A write waiting for the writer thread: it runs inside a shared transaction and hands back
 /// whether it succeeded, and how to answer once the commit is known.
 type Write = Box<dyn FnOnce(&Transaction<'_>) -> Ran + Send>;
 
-/// A flush of `last_used_at` stamps, in token order, which the writer writes when no write
-/// waits (see [`run_writer`]).
-struct Stamps {
+/// A flush of `last_used_at` stamps, in token order, which the writer writes between writes
+/// (see [`run_writer`]).
+struct Flush {
     stamps: Vec<(TokenId, Timestamp)>,
     /// How many of them the writer has written so far.
     written: usize,
@@ -194,7 +194,7 @@ impl SqliteStore {
 
     /// Hands `job` to the writer thread and waits for its answer.
     async fn send<T>(&self, job: Job, answered: oneshot::Receiver<Result<T>>) -> Result<T> {
-        let gone = || StoreError::Backend("the write did not complete".to_owned());
+        let gone = || StoreError::Backend("the writer did not answer".to_owned());
         self.inner.writer.send(job).map_err(|_| gone())?;
         answered.await.map_err(|_| gone())?
     }
@@ -318,14 +318,14 @@ impl Drop for StepBudget<'_> {
 #[derive(Default)]
 struct Pending {
     writes: VecDeque<Write>,
-    stamps: VecDeque<Stamps>,
+    flushes: VecDeque<Flush>,
 }
 
 impl Pending {
     fn add(&mut self, job: Job) {
         match job {
             Job::Write(write) => self.writes.push_back(write),
-            Job::Stamps(stamps) => self.stamps.push_back(stamps),
+            Job::Flush(flush) => self.flushes.push_back(flush),
         }
     }
 
@@ -336,14 +336,15 @@ impl Pending {
     }
 
     fn is_empty(&self) -> bool {
-        self.writes.is_empty() && self.stamps.is_empty()
+        self.writes.is_empty() && self.flushes.is_empty()
     }
 }
 
-/// The writer thread. Writes go first, up to [`GROUP_COMMIT`] in a transaction; stamps fill
-/// the time no write waits, in one transaction for as long as none does. A flush of stamps in
-/// transactions of its own took a commit, an fsync and a rewrite of every page it touched per
-/// [`STAMPS_A_STEP`], which under a verify load was most of the writer's work (BENCHMARKS.md).
+/// The writer thread. Writes go first, up to [`GROUP_COMMIT`] in a transaction; after each
+/// batch, and whenever no write waits, stamps follow, a flush in one transaction for as long
+/// as no write is queued. A flush cut into transactions of [`STAMPS_A_STEP`] took a commit, an
+/// fsync and a rewrite of every page it touched for each, which under a verify load was most
+/// of the writer's work (BENCHMARKS.md).
 fn run_writer(mut conn: Connection, queue: &std_mpsc::Receiver<Job>) {
     let mut optimized = Instant::now();
     let mut pending = Pending::default();
@@ -367,7 +368,7 @@ fn run_writer(mut conn: Connection, queue: &std_mpsc::Receiver<Job>) {
         }
         // At least one step of stamps after each batch, so that a steady stream of writes does
         // not hold them back for good.
-        if !pending.stamps.is_empty() {
+        if !pending.flushes.is_empty() {
             write_stamps(&mut conn, &mut pending, queue);
         }
     }
@@ -387,18 +388,18 @@ fn write_batch(conn: &mut Connection, mut batch: Vec<Write>) {
         let last_token: i64 = tx
             .prepare_cached("SELECT coalesce(max(rowid), 0) FROM tokens")?
             .query_row([], |row| row.get(0))?;
-        for job in batch.drain(..) {
+        for write in batch.drain(..) {
             if shared {
-                tx.execute_batch("SAVEPOINT job")?;
+                tx.execute_batch("SAVEPOINT write")?;
             }
             // A panicking write is undone like a failing one; its caller hears that the
             // write failed, and the writer goes on with the others.
-            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| job(&tx)));
+            let ran = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(&tx)));
             let ok = matches!(&ran, Ok(ran) if ran.ok);
             replies.extend(ran.ok().map(|ran| ran.reply));
             match (shared, ok) {
-                (true, true) => tx.execute_batch("RELEASE job")?,
-                (true, false) => tx.execute_batch("ROLLBACK TO job; RELEASE job")?,
+                (true, true) => tx.execute_batch("RELEASE write")?,
+                (true, false) => tx.execute_batch("ROLLBACK TO write; RELEASE write")?,
                 // Dropping the transaction rolls it back.
                 (false, false) => return Ok(()),
                 (false, true) => {}
@@ -412,7 +413,7 @@ fn write_batch(conn: &mut Connection, mut batch: Vec<Write>) {
         .execute([last_token])?;
         tx.commit()
     })();
-    // Jobs never reached (the transaction failed first) are answered too: dropping their
+    // Writes never reached (the transaction failed first) are answered too: dropping their
     // reply senders tells their callers the writer failed.
     drop(batch);
     let committed = committed.map_err(|error| error.to_string());
@@ -421,48 +422,42 @@ fn write_batch(conn: &mut Connection, mut batch: Vec<Write>) {
     }
 }
 
-/// Writes pending stamps in one transaction, [`STAMPS_A_STEP`] at a time, until none is left or
-/// a write is queued; a write waits for one step, never for a whole flush.
+/// Writes the first pending flush in one transaction, [`STAMPS_A_STEP`] at a time, until it
+/// ends or a write is queued. A write waits for one step and the commit; a flush never waits
+/// behind another in the same transaction, so a transaction holds one flush's pages at most.
 fn write_stamps(conn: &mut Connection, pending: &mut Pending, queue: &std_mpsc::Receiver<Job>) {
-    // The flushes this transaction writes to their end.
-    let mut finished = Vec::new();
+    // Whether this transaction wrote all that was left of the flush.
+    let mut finished = false;
     let committed = (|| -> Result<(), rusqlite::Error> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
             let mut update = tx.prepare_cached(
                 "UPDATE tokens SET last_used_at = max(last_used_at, ?2) WHERE id = ?1",
             )?;
-            while let Some(flush) = pending.stamps.front_mut() {
+            while let Some(flush) = pending.flushes.front_mut() {
                 let end = flush.stamps.len().min(flush.written + STAMPS_A_STEP);
                 for (token, at) in &flush.stamps[flush.written..end] {
                     update.execute(params![id(*token), at.unix()])?;
                 }
                 flush.written = end;
-                if end == flush.stamps.len() {
-                    finished.extend(pending.stamps.pop_front());
-                }
+                finished = end == flush.stamps.len();
                 pending.take_queued(queue);
-                if !pending.writes.is_empty() {
+                if finished || !pending.writes.is_empty() {
                     break;
                 }
             }
         }
         tx.commit()
     })();
-    let failed = match committed {
-        Ok(()) => None,
-        // What the transaction wrote is undone, the flush it was in the middle of included:
-        // their callers hear of it and keep their stamps for a later flush (stamps never move
-        // a time back, so writing some twice changes nothing).
-        Err(error) => {
-            finished.extend(pending.stamps.pop_front());
-            Some(error.to_string())
-        }
+    let answer = match committed {
+        Ok(()) if finished => Ok(()),
+        Ok(()) => return,
+        // What the transaction wrote is undone: the flush's caller hears of it and keeps its
+        // stamps for a later flush (stamps never move a time back, so writing some twice
+        // changes nothing), rather than the writer trying again at once.
+        Err(error) => Err(StoreError::from(error)),
     };
-    for flush in finished {
-        let answer = failed
-            .clone()
-            .map_or(Ok(()), |error| Err(StoreError::Backend(error)));
+    if let Some(flush) = pending.flushes.pop_front() {
         // A caller that stopped waiting has nobody to tell.
         let _ = flush.reply.send(answer);
     }
@@ -1169,17 +1164,21 @@ impl Store for SqliteStore {
     }
 
     async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()> {
+        // The flusher calls every second, an idle server's too.
+        if stamps.is_empty() {
+            return Ok(());
+        }
         let mut stamps = stamps.to_vec();
         // In key order, neighbouring stamps share the pages they change.
         stamps.sort_unstable();
-        // The writer writes them when no other write waits (see `run_writer`).
+        // The writer writes them between writes (see `run_writer`).
         let (reply, answered) = oneshot::channel();
-        let flush = Stamps {
+        let flush = Flush {
             stamps,
             written: 0,
             reply,
         };
-        self.send(Job::Stamps(flush), answered).await
+        self.send(Job::Flush(flush), answered).await
     }
 }
 
@@ -1527,27 +1526,39 @@ mod tests {
         );
     }
 
-    #[tokio::test(flavor = "current_thread")]
-    async fn a_write_waits_for_a_step_of_stamps_not_for_the_whole_flush() {
+    #[test]
+    fn a_flush_gives_way_to_a_queued_write_after_one_step_and_is_answered_once_written() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("latchkey.db")).unwrap();
-        // Many steps' worth, of tokens no row has: each still costs the writer an index seek.
-        let stamps: Vec<_> = (0..200_000)
-            .map(|second| (TokenId::new(), Timestamp::from_unix(second)))
+        let path = dir.path().join("latchkey.db");
+        drop(SqliteStore::open(&path).unwrap());
+        let mut conn = open_connection(&path, READER_CACHE_KIB).unwrap();
+        let (queue, queued) = std_mpsc::channel();
+        let (reply, mut answered) = oneshot::channel();
+        let stamps = (0..3 * STAMPS_A_STEP)
+            .map(|second| (TokenId::new(), Timestamp::from_unix(second as i64)))
             .collect();
-        let flush = store.record_usage(&stamps);
-        tokio::pin!(flush);
-        // The writer is well into the flush when the write arrives.
-        tokio::select! {
-            _ = &mut flush => panic!("the flush ended before the write was sent"),
-            () = tokio::time::sleep(Duration::from_millis(20)) => {}
-        }
-        tokio::select! {
-            biased;
-            _ = &mut flush => panic!("the write waited for every stamp queued before it"),
-            written = store.write(|_| Ok(())) => written.unwrap(),
-        }
-        flush.await.unwrap();
+        let mut pending = Pending::default();
+        pending.add(Job::Flush(Flush {
+            stamps,
+            written: 0,
+            reply,
+        }));
+        let write: Write = Box::new(|_| Ran {
+            ok: true,
+            reply: Box::new(|_| {}),
+        });
+        queue.send(Job::Write(write)).unwrap();
+
+        write_stamps(&mut conn, &mut pending, &queued);
+        assert_eq!(pending.flushes[0].written, STAMPS_A_STEP);
+        assert_eq!(pending.writes.len(), 1, "the write is taken to go next");
+        assert!(answered.try_recv().is_err(), "not answered before its end");
+
+        // Nothing queued: the rest in one transaction, then the answer.
+        pending.writes.clear();
+        write_stamps(&mut conn, &mut pending, &queued);
+        assert!(pending.is_empty());
+        assert!(matches!(answered.try_recv(), Ok(Ok(()))));
     }
 
     #[tokio::test(flavor = "current_thread")]
