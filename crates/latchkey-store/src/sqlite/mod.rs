@@ -426,8 +426,6 @@ fn write_batch(conn: &mut Connection, mut batch: Vec<Write>) {
 /// ends or a write is queued. A write waits for one step and the commit; a flush never waits
 /// behind another in the same transaction, so a transaction holds one flush's pages at most.
 fn write_stamps(conn: &mut Connection, pending: &mut Pending, queue: &std_mpsc::Receiver<Job>) {
-    // Whether this transaction wrote all that was left of the flush.
-    let mut finished = false;
     let committed = (|| -> Result<(), rusqlite::Error> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         {
@@ -440,7 +438,7 @@ fn write_stamps(conn: &mut Connection, pending: &mut Pending, queue: &std_mpsc::
                     update.execute(params![id(*token), at.unix()])?;
                 }
                 flush.written = end;
-                finished = end == flush.stamps.len();
+                let finished = end == flush.stamps.len();
                 pending.take_queued(queue);
                 if finished || !pending.writes.is_empty() {
                     break;
@@ -449,6 +447,10 @@ fn write_stamps(conn: &mut Connection, pending: &mut Pending, queue: &std_mpsc::
         }
         tx.commit()
     })();
+    let finished = pending
+        .flushes
+        .front()
+        .is_some_and(|flush| flush.written == flush.stamps.len());
     let answer = match committed {
         Ok(()) if finished => Ok(()),
         Ok(()) => return,
