@@ -82,6 +82,15 @@ pub struct SecretFormat {
     pub environment: Environment,
 }
 
+impl SecretFormat {
+    /// The length of every secret of this format, in bytes: a string of any other length is
+    /// refused before it is hashed.
+    pub fn secret_len(&self) -> usize {
+        // `live` and `test` are both four letters long.
+        self.prefix.0.len() + "_live_".len() + BODY_LEN + CHECKSUM_LEN
+    }
+}
+
 impl Default for SecretFormat {
     fn default() -> Self {
         Self {
@@ -105,7 +114,7 @@ impl fmt::Debug for Secret {
 impl Secret {
     /// A fresh secret from the operating system's CSPRNG-seeded thread generator.
     pub fn generate(format: &SecretFormat) -> Self {
-        let mut out = String::with_capacity(format.prefix.0.len() + 6 + BODY_LEN + CHECKSUM_LEN);
+        let mut out = String::with_capacity(format.secret_len());
         out.push_str(&format.prefix.0);
         out.push('_');
         out.push_str(format.environment.as_str());
@@ -257,6 +266,7 @@ mod tests {
         let secret = Secret::generate(&format);
         assert!(secret.expose().starts_with("lk_live_"));
         assert_eq!(secret.expose().len(), "lk_live_".len() + 36);
+        assert_eq!(format.secret_len(), secret.expose().len());
         assert_eq!(Secret::parse(&format, secret.expose()).unwrap(), secret);
         assert_eq!(format!("{secret:?}"), "Secret(<redacted>)");
         let hint = secret.hint();

@@ -163,31 +163,39 @@ impl Verifier {
     }
 
     /// The credential a secret belongs to, `now` being the caller's clock (one read serves the
-    /// cache's TTL and the token's expiry). `Err(Malformed)` before any lookup when the secret
-    /// is not of this server's format; `Ok(None)` when no token has it.
+    /// cache's TTL and the token's expiry). `Err(Malformed)`, before the store is read, when the
+    /// secret is not of this server's format; `Ok(None)` when no token has it.
     pub async fn lookup(
         &self,
         secret: &str,
         now: Timestamp,
     ) -> Result<Option<Arc<Cached>>, LookupError> {
-        secret::check(&self.format, secret).map_err(|_| LookupError::Malformed)?;
+        // Whatever its length, a string is hashed whole: one no secret could be goes no further.
+        if secret.len() != self.format.secret_len() {
+            return Err(LookupError::Malformed);
+        }
         let hash = SecretHash::of(secret);
         // The epoch before the trust: whatever stops the trust bumps the epoch after, so a
         // lookup that saw the trust still on cannot put back what it read past that moment.
         let epoch = self.epoch.load(Ordering::Acquire);
         let trusted = self.trusted.load(Ordering::Acquire);
-        if trusted {
-            if let Some(cached) = self.found.get(&hash) {
-                if fresh(cached.inserted, self.positive_ttl, now) {
-                    return Ok(Some(cached));
-                }
-            } else if self
+        let stale = match trusted.then(|| self.found.get(&hash)).flatten() {
+            // Only a lookup that passed the check below puts a hash in the table: a secret
+            // with this hash passed it already, and a hit is spared the checksum.
+            Some(cached) if fresh(cached.inserted, self.positive_ttl, now) => {
+                return Ok(Some(cached));
+            }
+            stale => stale.is_some(),
+        };
+        secret::check(&self.format, secret).map_err(|_| LookupError::Malformed)?;
+        if trusted
+            && !stale
+            && self
                 .missing
                 .get(&hash)
                 .is_some_and(|at| fresh(at, self.negative_ttl, now))
-            {
-                return Ok(None);
-            }
+        {
+            return Ok(None);
         }
         let found = self
             .store
@@ -426,6 +434,41 @@ mod tests {
         drop(taken);
         assert_eq!(lock(&verifier.stamps).as_ptr(), buffer);
         assert!(lock(&verifier.stamps).capacity() >= 4);
+    }
+
+    #[tokio::test]
+    async fn a_secret_of_another_format_is_malformed_even_beside_a_cached_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("l.db")).unwrap());
+        let format = SecretFormat::default();
+        let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
+        let root = crate::bootstrap(store.as_ref(), &clock, &format, None, None)
+            .await
+            .unwrap()
+            .expect("a root token");
+        let verifier = Verifier::new(store, format, CacheConfig::default());
+        let now = clock.now();
+        let good = root.expose();
+        // The second lookup is a hit, which skips the checksum.
+        for _ in 0..2 {
+            assert!(verifier.lookup(good, now).await.unwrap().is_some());
+        }
+        let last = good.len() - 1;
+        let other = if good.ends_with('0') { "1" } else { "0" };
+        for bad in [
+            format!("{}{other}", &good[..last]),
+            good[..last].to_owned(),
+            format!("{good}0"),
+            good.replacen("lk_", "xy_", 1),
+        ] {
+            assert!(
+                matches!(
+                    verifier.lookup(&bad, now).await,
+                    Err(LookupError::Malformed)
+                ),
+                "{bad}"
+            );
+        }
     }
 
     #[tokio::test]
