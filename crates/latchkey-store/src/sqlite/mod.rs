@@ -36,6 +36,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0005_owner_index_only.sql"),
     include_str!("../../migrations/sqlite/0006_group_counts.sql"),
     include_str!("../../migrations/sqlite/0007_token_marks.sql"),
+    include_str!("../../migrations/sqlite/0008_parents_without_rowid.sql"),
 ];
 
 const READERS: usize = 4;
@@ -505,9 +506,32 @@ fn migrate(conn: &mut Connection) -> Result<()> {
             MIGRATIONS.len()
         )));
     }
+    if done == MIGRATIONS.len() {
+        return Ok(());
+    }
+    // A migration may rebuild a table others refer to (SQLite changes a table's kind no other
+    // way), which enforced foreign keys refuse midway. They are off while migrations run (the
+    // pragma does nothing inside a transaction) and checked whole before each commits.
+    conn.pragma_update(None, "foreign_keys", false)?;
+    let migrated = run_migrations(conn, done);
+    conn.pragma_update(None, "foreign_keys", true)?;
+    migrated
+}
+
+fn run_migrations(conn: &mut Connection, done: usize) -> Result<()> {
     for (index, sql) in MIGRATIONS.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
+        let broken: u64 =
+            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+                row.get(0)
+            })?;
+        if broken > 0 {
+            return Err(StoreError::Backend(format!(
+                "migration {} would leave {broken} rows referring to rows that do not exist",
+                index + 1
+            )));
+        }
         tx.pragma_update(None, "user_version", index + 1)?;
         tx.commit()?;
         tracing::info!(migration = index + 1, "applied SQLite migration");
@@ -1471,8 +1495,12 @@ mod tests {
         let path = dir.path().join("latchkey.db");
         drop(SqliteStore::open(&path).unwrap());
         let conn = open_connection(&path, 2_048).unwrap();
-        // Bare rows: organizations, and tokens without the accounts they name.
-        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
+        // Bare rows: organizations, one account, and tokens of it.
+        conn.execute_batch(
+            "PRAGMA foreign_keys = OFF;
+             INSERT INTO accounts VALUES (X'00', 'a', NULL, 'human', 0, 0, NULL);",
+        )
+        .unwrap();
         for org in 1..=3 {
             conn.execute(
                 "INSERT INTO organizations VALUES (?1, hex(?1), 'o', 0, 0, NULL)",
@@ -1526,6 +1554,70 @@ mod tests {
             migrated,
             [vec![500, 500, 500, 500, 345], vec![10], vec![500; 5]]
         );
+    }
+
+    /// Migration 8 rebuilds accounts, organizations and groups keyed by their ids: every row
+    /// and reference stays, and foreign keys hold again once it ran.
+    #[test]
+    fn parents_rebuilt_without_rowids_keep_their_rows_and_references() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.db");
+        let mut conn = open_connection(&path, 2_048).unwrap();
+        for sql in &MIGRATIONS[..7] {
+            conn.execute_batch(sql).unwrap();
+        }
+        conn.execute_batch(
+            "PRAGMA user_version = 7;
+             INSERT INTO accounts VALUES (X'01', 'ada', 'ada@example.com', 'human', 0, 1, NULL);
+             INSERT INTO accounts VALUES (X'02', 'bob', NULL, 'service', 0, 2, 3);
+             INSERT INTO organizations VALUES (X'0a', 'acme', 'Acme', 0, 4, NULL);
+             INSERT INTO memberships VALUES (X'0a', X'01', 'owner', 5);
+             INSERT INTO groups VALUES (X'0b', X'0a', 'prod', 6, NULL);
+             INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide,
+                                 group_id, name, name_folded, scopes, token_type, created_at,
+                                 expires_at, last_used_at)
+             VALUES (X'0c', X'0d', 'h', X'01', X'01', X'0a', 0, X'0b', 'ci', 'ci', 'a',
+                     'read_write', 7, 8, 0);",
+        )
+        .unwrap();
+        let rows = |conn: &Connection| -> Vec<String> {
+            conn.prepare(
+                "SELECT hex(id) || username || ifnull(email, '-') || kind || ifnull(deleted_at, '-')
+                 FROM accounts
+                 UNION ALL SELECT hex(id) || slug || name || created_at FROM organizations
+                 UNION ALL SELECT hex(id) || hex(org_id) || name FROM groups
+                 ORDER BY 1",
+            )
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+        };
+        let before = rows(&conn);
+
+        migrate(&mut conn).unwrap();
+        assert_eq!(rows(&conn), before);
+        for table in ["accounts", "organizations", "groups"] {
+            let sql: String = conn
+                .query_row(
+                    "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                    [table],
+                    |row| row.get(0),
+                )
+                .unwrap();
+            assert!(sql.ends_with("WITHOUT ROWID"), "{sql}");
+        }
+        // Foreign keys are enforced again: a token of an account that does not exist is refused.
+        let orphan = conn.execute(
+            "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide,
+                                 name, name_folded, scopes, token_type, created_at, expires_at,
+                                 last_used_at)
+             VALUES (X'0e', X'0f', 'h', X'09', X'09', X'0a', 0, 'x', 'x', 'a', 'read_write', 7, 8,
+                     0)",
+            [],
+        );
+        assert!(orphan.is_err(), "{orphan:?}");
     }
 
     #[test]
