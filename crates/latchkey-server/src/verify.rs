@@ -397,6 +397,18 @@ mod tests {
         cached.map(|c| (c.view.token.revoked_at.is_some(), c.view.token.last_used_at))
     }
 
+    /// A store in a fresh directory (kept while the test runs), holding only the root's token.
+    async fn rooted() -> (tempfile::TempDir, Arc<SqliteStore>, ManualClock, Secret) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(SqliteStore::open(dir.path().join("l.db")).unwrap());
+        let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
+        let root = crate::bootstrap(store.as_ref(), &clock, &SecretFormat::default(), None, None)
+            .await
+            .unwrap()
+            .expect("a root token");
+        (dir, store, clock, root)
+    }
+
     #[test]
     fn an_entry_is_fresh_for_its_ttl_and_never_after_the_clock_is_set_back() {
         let at = Timestamp::from_unix(1_900_000_000);
@@ -438,15 +450,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_secret_of_another_format_is_malformed_even_beside_a_cached_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("l.db")).unwrap());
-        let format = SecretFormat::default();
-        let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
-        let root = crate::bootstrap(store.as_ref(), &clock, &format, None, None)
-            .await
-            .unwrap()
-            .expect("a root token");
-        let verifier = Verifier::new(store, format, CacheConfig::default());
+        let (_dir, store, clock, root) = rooted().await;
+        let verifier = Verifier::new(store, SecretFormat::default(), CacheConfig::default());
         let now = clock.now();
         let good = root.expose();
         // The second lookup is a hit, which skips the checksum.
@@ -473,14 +478,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_cached_verdict_is_the_policys_verdict() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(dir.path().join("l.db")).unwrap();
-        let format = SecretFormat::default();
-        let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
-        let root = crate::bootstrap(&store, &clock, &format, None, None)
-            .await
-            .unwrap()
-            .expect("a root token");
+        let (_dir, store, clock, root) = rooted().await;
         let base = store.credential(root.hash()).await.unwrap().expect("found");
         let now = clock.now();
         let catalog = latchkey_core::ScopeCatalog::default();
@@ -521,14 +519,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_node_that_may_miss_invalidations_neither_answers_from_nor_fills_its_cache() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(SqliteStore::open(dir.path().join("l.db")).unwrap());
+        let (_dir, store, clock, old) = rooted().await;
         let format = SecretFormat::default();
-        let clock = ManualClock::new(Timestamp::from_unix(1_900_000_000));
-        let old = crate::bootstrap(store.as_ref(), &clock, &format, None, None)
-            .await
-            .unwrap()
-            .expect("a root token");
         let verifier = Verifier::new(store.clone(), format.clone(), CacheConfig::default());
         let live = Some((false, None));
 
