@@ -277,6 +277,21 @@ mod tests {
     }
 
     #[test]
+    fn every_format_tells_the_length_of_its_secrets() {
+        for length in 1..=16 {
+            for environment in [Environment::Live, Environment::Test] {
+                let format = SecretFormat {
+                    prefix: "a1".repeat(8)[..length].parse().unwrap(),
+                    environment,
+                };
+                let secret = Secret::generate(&format);
+                assert_eq!(format.secret_len(), secret.expose().len(), "{format:?}");
+                assert!(check(&format, secret.expose()).is_ok());
+            }
+        }
+    }
+
+    #[test]
     fn rejects_other_prefixes_and_shapes() {
         let format = SecretFormat::default();
         let good = Secret::generate(&format);

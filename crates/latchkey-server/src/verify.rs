@@ -458,21 +458,26 @@ mod tests {
         for _ in 0..2 {
             assert!(verifier.lookup(good, now).await.unwrap().is_some());
         }
+        assert!(verifier.found.get(&root.hash()).is_some(), "cached");
         let last = good.len() - 1;
         let other = if good.ends_with('0') { "1" } else { "0" };
-        for bad in [
+        let bad = [
             format!("{}{other}", &good[..last]),
             good[..last].to_owned(),
             format!("{good}0"),
             good.replacen("lk_", "xy_", 1),
-        ] {
-            assert!(
-                matches!(
-                    verifier.lookup(&bad, now).await,
-                    Err(LookupError::Malformed)
-                ),
-                "{bad}"
-            );
+        ];
+        // Trusted or not, the cache answers none of them.
+        for trusted in [true, false] {
+            if !trusted {
+                verifier.apply(&Invalidation::Lost);
+            }
+            for bad in &bad {
+                assert!(
+                    matches!(verifier.lookup(bad, now).await, Err(LookupError::Malformed)),
+                    "{bad}, trusted: {trusted}"
+                );
+            }
         }
     }
 

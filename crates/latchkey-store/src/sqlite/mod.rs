@@ -499,37 +499,44 @@ fn optimize(conn: &Connection) -> Result<()> {
 }
 
 fn migrate(conn: &mut Connection) -> Result<()> {
+    migrate_with(conn, MIGRATIONS)
+}
+
+/// Runs the `migrations` the database has not run yet, each in a transaction of its own.
+fn migrate_with(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
     let done: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-    if done > MIGRATIONS.len() {
+    if done > migrations.len() {
         return Err(StoreError::Backend(format!(
             "the database has {done} migrations, this latchkey knows only {}: it is newer than this binary",
-            MIGRATIONS.len()
+            migrations.len()
         )));
     }
-    if done == MIGRATIONS.len() {
+    if done == migrations.len() {
         return Ok(());
     }
     // A migration may rebuild a table others refer to (SQLite changes a table's kind no other
     // way), which enforced foreign keys refuse midway. They are off while migrations run (the
-    // pragma does nothing inside a transaction) and checked whole before each commits.
+    // pragma does nothing inside a transaction), and checked before each migration commits.
     conn.pragma_update(None, "foreign_keys", false)?;
-    let migrated = run_migrations(conn, done);
+    let migrated = run_migrations(conn, migrations, done);
     conn.pragma_update(None, "foreign_keys", true)?;
     migrated
 }
 
-fn run_migrations(conn: &mut Connection, done: usize) -> Result<()> {
-    for (index, sql) in MIGRATIONS.iter().enumerate().skip(done) {
+fn run_migrations(conn: &mut Connection, migrations: &[&str], done: usize) -> Result<()> {
+    // Rows that refer to a missing row before any migration runs are not a migration's doing
+    // and do not stop one; a migration that leaves more than these is refused.
+    let broken_before = broken_references(conn)?;
+    for (index, sql) in migrations.iter().enumerate().skip(done) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;
-        let broken: u64 =
-            tx.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
-                row.get(0)
-            })?;
-        if broken > 0 {
+        let broken = broken_references(&tx)?;
+        if broken > broken_before {
             return Err(StoreError::Backend(format!(
-                "migration {} would leave {broken} rows referring to rows that do not exist",
-                index + 1
+                "migration {} would leave {} more rows referring to rows that do not exist; \
+                 nothing of it was applied",
+                index + 1,
+                broken - broken_before
             )));
         }
         tx.pragma_update(None, "user_version", index + 1)?;
@@ -537,6 +544,15 @@ fn run_migrations(conn: &mut Connection, done: usize) -> Result<()> {
         tracing::info!(migration = index + 1, "applied SQLite migration");
     }
     Ok(())
+}
+
+/// How many rows refer (by a foreign key) to a row that does not exist.
+fn broken_references(conn: &Connection) -> Result<u64> {
+    Ok(
+        conn.query_row("SELECT count(*) FROM pragma_foreign_key_check", [], |row| {
+            row.get(0)
+        })?,
+    )
 }
 
 fn is_unique_violation(error: &rusqlite::Error) -> bool {
@@ -1495,12 +1511,8 @@ mod tests {
         let path = dir.path().join("latchkey.db");
         drop(SqliteStore::open(&path).unwrap());
         let conn = open_connection(&path, 2_048).unwrap();
-        // Bare rows: organizations, one account, and tokens of it.
-        conn.execute_batch(
-            "PRAGMA foreign_keys = OFF;
-             INSERT INTO accounts VALUES (X'00', 'a', NULL, 'human', 0, 0, NULL);",
-        )
-        .unwrap();
+        // Bare rows: organizations, and tokens without the accounts they name.
+        conn.execute_batch("PRAGMA foreign_keys = OFF").unwrap();
         for org in 1..=3 {
             conn.execute(
                 "INSERT INTO organizations VALUES (?1, hex(?1), 'o', 0, 0, NULL)",
@@ -1556,10 +1568,72 @@ mod tests {
         );
     }
 
-    /// Migration 8 rebuilds accounts, organizations and groups keyed by their ids: every row
-    /// and reference stays, and foreign keys hold again once it ran.
+    /// Every row of `table`, each column quoted, in key order.
+    fn quoted_rows(conn: &Connection, table: &str) -> Vec<String> {
+        let columns: Vec<String> = conn
+            .prepare("SELECT name FROM pragma_table_xinfo(?1) ORDER BY cid")
+            .unwrap()
+            .query_map([table], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        let quoted: Vec<String> = columns.iter().map(|c| format!("quote({c})")).collect();
+        let sql = format!(
+            "SELECT {} FROM {table} ORDER BY id",
+            quoted.join(" || ' ' || ")
+        );
+        conn.prepare(&sql)
+            .unwrap()
+            .query_map([], |row| row.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    }
+
+    /// What `table` is made of: its columns (with types, defaults and keys), its CHECKs as
+    /// written, its foreign keys and its indexes.
+    fn shape(conn: &Connection, table: &str) -> Vec<String> {
+        let query = |sql: &str| -> Vec<String> {
+            conn.prepare(sql)
+                .unwrap()
+                .query_map([table], |row| row.get(0))
+                .unwrap()
+                .collect::<rusqlite::Result<_>>()
+                .unwrap()
+        };
+        // A key is never null: a table without rowids says so itself, one with rowids holds
+        // none in practice (its ids are written by the store).
+        let mut shape = query(
+            "SELECT name || ' ' || type || ' ' || (\"notnull\" OR pk > 0) || ' '
+                    || quote(dflt_value) || ' ' || pk
+             FROM pragma_table_xinfo(?1) ORDER BY cid",
+        );
+        shape.extend(query(
+            "SELECT \"table\" || ' ' || \"from\" || ' ' || quote(\"to\")
+             FROM pragma_foreign_key_list(?1)",
+        ));
+        shape.extend(query(
+            "SELECT sql FROM sqlite_schema WHERE type = 'index' AND tbl_name = ?1
+             AND sql IS NOT NULL ORDER BY name",
+        ));
+        // The definition from its column list on: the name is quoted once renamed.
+        let created: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+                [table],
+                |row| row.get(0),
+            )
+            .unwrap();
+        let columns = &created[created.find('(').unwrap()..];
+        shape.push(columns.trim_end_matches(" WITHOUT ROWID").to_owned());
+        shape
+    }
+
+    /// Migration 8 rebuilds accounts, organizations and groups keyed by their ids: every row,
+    /// column, constraint and index stays, a reference already broken does not stop it, and
+    /// foreign keys hold again once it ran.
     #[test]
-    fn parents_rebuilt_without_rowids_keep_their_rows_and_references() {
+    fn parents_rebuilt_without_rowids_keep_their_rows_shape_and_references() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("latchkey.db");
         let mut conn = open_connection(&path, 2_048).unwrap();
@@ -1568,37 +1642,34 @@ mod tests {
         }
         conn.execute_batch(
             "PRAGMA user_version = 7;
-             INSERT INTO accounts VALUES (X'01', 'ada', 'ada@example.com', 'human', 0, 1, NULL);
+             INSERT INTO accounts VALUES (X'01', 'ada', 'ada@example.com', 'human', 1, 1, NULL);
              INSERT INTO accounts VALUES (X'02', 'bob', NULL, 'service', 0, 2, 3);
-             INSERT INTO organizations VALUES (X'0a', 'acme', 'Acme', 0, 4, NULL);
+             INSERT INTO organizations VALUES (X'0a', 'acme', 'Acme', 1, 4, 9);
              INSERT INTO memberships VALUES (X'0a', X'01', 'owner', 5);
-             INSERT INTO groups VALUES (X'0b', X'0a', 'prod', 6, NULL);
+             INSERT INTO groups VALUES (X'0b', X'0a', 'prod', 6, 10);
              INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide,
                                  group_id, name, name_folded, scopes, token_type, created_at,
                                  expires_at, last_used_at)
              VALUES (X'0c', X'0d', 'h', X'01', X'01', X'0a', 0, X'0b', 'ci', 'ci', 'a',
-                     'read_write', 7, 8, 0);",
+                     'read_write', 7, 8, 0);
+             PRAGMA foreign_keys = OFF;
+             INSERT INTO memberships VALUES (X'0a', X'99', 'viewer', 11);
+             PRAGMA foreign_keys = ON;",
         )
         .unwrap();
-        let rows = |conn: &Connection| -> Vec<String> {
-            conn.prepare(
-                "SELECT hex(id) || username || ifnull(email, '-') || kind || ifnull(deleted_at, '-')
-                 FROM accounts
-                 UNION ALL SELECT hex(id) || slug || name || created_at FROM organizations
-                 UNION ALL SELECT hex(id) || hex(org_id) || name FROM groups
-                 ORDER BY 1",
-            )
-            .unwrap()
-            .query_map([], |row| row.get(0))
-            .unwrap()
-            .collect::<rusqlite::Result<_>>()
-            .unwrap()
-        };
-        let before = rows(&conn);
+        let parents = ["accounts", "organizations", "groups"];
+        let before: Vec<_> = parents
+            .iter()
+            .map(|t| (quoted_rows(&conn, t), shape(&conn, t)))
+            .collect();
 
         migrate(&mut conn).unwrap();
-        assert_eq!(rows(&conn), before);
-        for table in ["accounts", "organizations", "groups"] {
+        let after: Vec<_> = parents
+            .iter()
+            .map(|t| (quoted_rows(&conn, t), shape(&conn, t)))
+            .collect();
+        assert_eq!(after, before);
+        for table in parents {
             let sql: String = conn
                 .query_row(
                     "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
@@ -1608,6 +1679,11 @@ mod tests {
                 .unwrap();
             assert!(sql.ends_with("WITHOUT ROWID"), "{sql}");
         }
+        assert_eq!(
+            broken_references(&conn).unwrap(),
+            1,
+            "the membership of no one"
+        );
         // Foreign keys are enforced again: a token of an account that does not exist is refused.
         let orphan = conn.execute(
             "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide,
@@ -1618,6 +1694,44 @@ mod tests {
             [],
         );
         assert!(orphan.is_err(), "{orphan:?}");
+    }
+
+    /// A migration that would leave rows referring to rows it removed is refused whole, and
+    /// foreign keys are enforced again after it.
+    #[test]
+    fn a_migration_that_breaks_references_is_refused_and_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.db");
+        let mut conn = open_connection(&path, 2_048).unwrap();
+        migrate(&mut conn).unwrap();
+        conn.execute_batch(
+            "INSERT INTO accounts VALUES (X'01', 'ada', NULL, 'human', 0, 1, NULL);
+             INSERT INTO organizations VALUES (X'0a', 'acme', 'Acme', 0, 2, NULL);
+             INSERT INTO memberships VALUES (X'0a', X'01', 'owner', 3);",
+        )
+        .unwrap();
+        let mut migrations = MIGRATIONS.to_vec();
+        migrations.push("CREATE TABLE marker (x); DELETE FROM accounts;");
+
+        let refused = migrate_with(&mut conn, &migrations);
+        assert!(
+            matches!(&refused, Err(StoreError::Backend(m)) if m.contains("migration 9")),
+            "{refused:?}"
+        );
+        let kept: (u32, u32, bool) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM accounts), user_version,
+                        EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'marker')
+                 FROM pragma_user_version",
+                [],
+                |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(kept, (1, MIGRATIONS.len() as u32, false));
+        let enforced: bool = conn
+            .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
+            .unwrap();
+        assert!(enforced);
     }
 
     #[test]
