@@ -1590,6 +1590,16 @@ mod tests {
             .unwrap()
     }
 
+    /// The statement that created `table`, as the schema keeps it.
+    fn table_sql(conn: &Connection, table: &str) -> String {
+        conn.query_row(
+            "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
+            [table],
+            |row| row.get(0),
+        )
+        .unwrap()
+    }
+
     /// What `table` is made of: its columns (with types, defaults and keys), its CHECKs as
     /// written, its foreign keys and its indexes.
     fn shape(conn: &Connection, table: &str) -> Vec<String> {
@@ -1617,13 +1627,7 @@ mod tests {
              AND sql IS NOT NULL ORDER BY name",
         ));
         // The definition from its column list on: the name is quoted once renamed.
-        let created: String = conn
-            .query_row(
-                "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                [table],
-                |row| row.get(0),
-            )
-            .unwrap();
+        let created = table_sql(conn, table);
         let columns = &created[created.find('(').unwrap()..];
         shape.push(columns.trim_end_matches(" WITHOUT ROWID").to_owned());
         shape
@@ -1670,13 +1674,7 @@ mod tests {
             .collect();
         assert_eq!(after, before);
         for table in parents {
-            let sql: String = conn
-                .query_row(
-                    "SELECT sql FROM sqlite_schema WHERE type = 'table' AND name = ?1",
-                    [table],
-                    |row| row.get(0),
-                )
-                .unwrap();
+            let sql = table_sql(&conn, table);
             assert!(sql.ends_with("WITHOUT ROWID"), "{sql}");
         }
         assert_eq!(
