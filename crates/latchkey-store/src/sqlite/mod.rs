@@ -528,7 +528,13 @@ fn run_migrations(conn: &mut Connection, migrations: &[&str], done: usize) -> Re
     // and do not stop one; a migration that leaves more than these is refused.
     let broken_before = broken_references(conn)?;
     for (index, sql) in migrations.iter().enumerate().skip(done) {
-        let tx = conn.transaction()?;
+        // Another process opening the same file may have run this migration since `done` was
+        // read: the version is read again under the write lock, and what ran is not run twice.
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let now_done: usize = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+        if now_done > index {
+            continue;
+        }
         tx.execute_batch(sql)?;
         let broken = broken_references(&tx)?;
         if broken > broken_before {
@@ -1692,6 +1698,20 @@ mod tests {
             [],
         );
         assert!(orphan.is_err(), "{orphan:?}");
+    }
+
+    /// Migrations another process ran since this one read the version are not run again.
+    #[test]
+    fn migrations_run_meanwhile_by_another_process_are_skipped() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join("latchkey.db"), 2_048).unwrap();
+        migrate(&mut conn).unwrap();
+        // As if this process had read version 0 before another ran every migration.
+        run_migrations(&mut conn, MIGRATIONS, 0).unwrap();
+        let version: usize = conn
+            .query_row("PRAGMA user_version", [], |row| row.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len());
     }
 
     /// A migration that would leave rows referring to rows it removed is refused whole, and
