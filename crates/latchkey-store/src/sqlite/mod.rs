@@ -504,7 +504,7 @@ fn migrate(conn: &mut Connection) -> Result<()> {
 
 /// Runs the `migrations` the database has not run yet, each in a transaction of its own.
 fn migrate_with(conn: &mut Connection, migrations: &[&str]) -> Result<()> {
-    let done: usize = conn.query_row("PRAGMA user_version", [], |row| row.get(0))?;
+    let done = migrations_run(conn)?;
     if done > migrations.len() {
         return Err(StoreError::Backend(format!(
             "the database has {done} migrations, this latchkey knows only {}: it is newer than this binary",
@@ -531,8 +531,7 @@ fn run_migrations(conn: &mut Connection, migrations: &[&str], done: usize) -> Re
         // Another process opening the same file may have run this migration since `done` was
         // read: the version is read again under the write lock, and what ran is not run twice.
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let now_done: usize = tx.query_row("PRAGMA user_version", [], |row| row.get(0))?;
-        if now_done > index {
+        if migrations_run(&tx)? > index {
             continue;
         }
         tx.execute_batch(sql)?;
@@ -550,6 +549,11 @@ fn run_migrations(conn: &mut Connection, migrations: &[&str], done: usize) -> Re
         tracing::info!(migration = index + 1, "applied SQLite migration");
     }
     Ok(())
+}
+
+/// How many migrations the database has run, as `user_version` records.
+fn migrations_run(conn: &Connection) -> Result<usize> {
+    Ok(conn.query_row("PRAGMA user_version", [], |row| row.get(0))?)
 }
 
 /// How many rows refer (by a foreign key) to a row that does not exist.
@@ -1708,10 +1712,7 @@ mod tests {
         migrate(&mut conn).unwrap();
         // As if this process had read version 0 before another ran every migration.
         run_migrations(&mut conn, MIGRATIONS, 0).unwrap();
-        let version: usize = conn
-            .query_row("PRAGMA user_version", [], |row| row.get(0))
-            .unwrap();
-        assert_eq!(version, MIGRATIONS.len());
+        assert_eq!(migrations_run(&conn).unwrap(), MIGRATIONS.len());
     }
 
     /// A migration that would leave rows referring to rows it removed is refused whole, and
