@@ -101,9 +101,12 @@ const WRITER_CACHE_KIB: u32 = 256 * 1024;
 fn open_connection(path: &Path, cache_kib: u32) -> Result<Connection> {
     let conn = Connection::open(path)?;
     // FULL makes every acknowledged commit durable in WAL mode, not only on clean shutdowns.
-    // A checkpoint every 64 MiB of log (not SQLite's 4 MiB) writes a page changed by many
-    // commits back once. Statement and savepoint journals (each insert keeps the pages it
-    // changes until it completes) stay in memory instead of costing a system call a page.
+    // The checkpointer thread copies the log into the database file (see
+    // [`run_checkpointer`]); a connection that commits with 64 MiB of log behind it (not
+    // SQLite's 4 MiB) copies what is left itself and lets the log start over, so the log stays
+    // bounded whatever the checkpointer manages. Statement and savepoint journals (each insert
+    // keeps the pages it changes until it completes) stay in memory instead of costing a system
+    // call a page.
     conn.execute_batch(&format!(
         "PRAGMA journal_mode = WAL;
          PRAGMA synchronous = FULL;
@@ -155,11 +158,15 @@ impl SqliteStore {
         let readers = (0..READERS)
             .map(|_| open_connection(path, READER_CACHE_KIB).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
+        let checkpointer = open_connection(path, READER_CACHE_KIB)?;
+        let (commits, committed) = std_mpsc::sync_channel(1);
         let (queue, jobs) = std_mpsc::channel();
-        std::thread::Builder::new()
-            .name("latchkey-sqlite-writer".to_owned())
-            .spawn(move || run_writer(writer, &jobs))
-            .map_err(|error| StoreError::Backend(format!("cannot start the writer: {error}")))?;
+        spawn("latchkey-sqlite-writer", move || {
+            run_writer(writer, &jobs, &commits);
+        })?;
+        spawn("latchkey-sqlite-checkpointer", move || {
+            run_checkpointer(&checkpointer, &committed);
+        })?;
         Ok(Self {
             inner: Arc::new(Inner {
                 writer: queue,
@@ -341,12 +348,53 @@ impl Pending {
     }
 }
 
+/// Starts a thread of the store's own.
+fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<()> {
+    std::thread::Builder::new()
+        .name(name.to_owned())
+        .spawn(run)
+        .map(drop)
+        .map_err(|error| StoreError::Backend(format!("cannot start {name}: {error}")))
+}
+
+/// How long the checkpointer lets commits gather between two checkpoints: a page that several
+/// of them changed is copied once.
+const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
+
+/// The checkpointer thread: after writes were committed (the writer tells of them on
+/// `committed`), copies the log into the database file, at most once every
+/// [`CHECKPOINT_EVERY`], until the writer ends. The copy and the database file's fsync were the
+/// writer's own work when SQLite checkpointed at the commit that filled the log: a tenth of a
+/// mint's time under group commit, and a pause of every write queued behind it (BENCHMARKS.md).
+/// A passive checkpoint waits for no one: the writer goes on committing meanwhile, and readers
+/// keep the frames they still read.
+///
+/// Flushes of use stamps do not wake it: a verify load stamps the same tokens every second, and
+/// copied every 100 ms their pages were copied at each flush, where the writer's own checkpoint
+/// at 64 MiB of log copies them once for several flushes (6% of HTTP verifications measured).
+fn run_checkpointer(conn: &Connection, committed: &std_mpsc::Receiver<()>) {
+    while committed.recv().is_ok() {
+        let checkpointed = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
+            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
+        });
+        match checkpointed {
+            Ok((log, copied)) => tracing::trace!(log, copied, "checkpointed the log"),
+            Err(error) => tracing::warn!(%error, "could not checkpoint the log"),
+        }
+        std::thread::sleep(CHECKPOINT_EVERY);
+    }
+}
+
 /// The writer thread. Writes go first, up to [`GROUP_COMMIT`] in a transaction; after each
 /// batch, and whenever no write waits, stamps follow, a flush in one transaction for as long
 /// as no write is queued. A flush cut into transactions of [`STAMPS_A_STEP`] took a commit, an
 /// fsync and a rewrite of every page it touched for each, which under a verify load was most
 /// of the writer's work (BENCHMARKS.md).
-fn run_writer(mut conn: Connection, queue: &std_mpsc::Receiver<Job>) {
+fn run_writer(
+    mut conn: Connection,
+    queue: &std_mpsc::Receiver<Job>,
+    commits: &std_mpsc::SyncSender<()>,
+) {
     let mut optimized = Instant::now();
     let mut pending = Pending::default();
     loop {
@@ -366,6 +414,8 @@ fn run_writer(mut conn: Connection, queue: &std_mpsc::Receiver<Job>) {
         if !pending.writes.is_empty() {
             let count = pending.writes.len().min(GROUP_COMMIT);
             write_batch(&mut conn, pending.writes.drain(..count).collect());
+            // One waiting word is enough: the checkpointer copies whatever the log holds then.
+            let _ = commits.try_send(());
         }
         // At least one step of stamps after each batch, so that a steady stream of writes does
         // not hold them back for good.
@@ -1786,6 +1836,38 @@ mod tests {
         write_stamps(&mut conn, &mut pending, &queued);
         assert!(pending.is_empty());
         assert!(matches!(answered.try_recv(), Ok(Ok(()))));
+    }
+
+    /// A commit reaches the database file itself within moments, with the log far from full
+    /// (the writer's own checkpoint waits for 64 MiB of it).
+    #[tokio::test]
+    async fn the_checkpointer_copies_commits_into_the_database_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.db");
+        let store = SqliteStore::open(&path).unwrap();
+        store
+            .write(|tx| {
+                Ok(tx.execute_batch("CREATE TABLE probe (x); INSERT INTO probe VALUES (7)")?)
+            })
+            .await
+            .unwrap();
+        // `immutable` reads the database file alone, without the log.
+        let file = format!("file:{}?immutable=1", path.display());
+        let in_file = || -> rusqlite::Result<i64> {
+            let flags =
+                rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
+            Connection::open_with_flags(&file, flags)?
+                .query_row("SELECT x FROM probe", [], |row| row.get(0))
+        };
+        let deadline = Instant::now() + Duration::from_secs(10);
+        // The checkpointer may be writing the file as it is read: a failed read is tried again.
+        while in_file().ok() != Some(7) {
+            assert!(
+                Instant::now() < deadline,
+                "the commit never reached the database file"
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     #[tokio::test(flavor = "current_thread")]
