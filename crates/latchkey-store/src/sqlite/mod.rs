@@ -584,7 +584,8 @@ fn run_migrations(conn: &mut Connection, migrations: &[&str], done: usize) -> Re
         if migrations_run(&tx)? > index {
             continue;
         }
-        tx.execute_batch(sql)?;
+        tx.execute_batch(sql)
+            .map_err(|error| migration_failed(index + 1, sql, &error))?;
         let broken = broken_references(&tx)?;
         if broken > broken_before {
             return Err(StoreError::Backend(format!(
@@ -599,6 +600,32 @@ fn run_migrations(conn: &mut Connection, migrations: &[&str], done: usize) -> Re
         tracing::info!(migration = index + 1, "applied SQLite migration");
     }
     Ok(())
+}
+
+/// Why migration `number` (its text `sql`) failed, at which line: rusqlite's own message for a
+/// statement SQLite refused quotes the whole script from that statement on.
+fn migration_failed(number: usize, sql: &str, error: &rusqlite::Error) -> StoreError {
+    let (message, line) = match error {
+        // `rest` is the script from the refused statement on; `offset` is the byte within it.
+        rusqlite::Error::SqlInputError {
+            msg,
+            sql: rest,
+            offset,
+            ..
+        } => {
+            let start = sql.len().saturating_sub(rest.len());
+            let at = (start + usize::try_from(*offset).unwrap_or(0)).min(sql.len());
+            let line = 1 + sql.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
+            (msg.clone(), Some(line))
+        }
+        other => (other.to_string(), None),
+    };
+    let place = line
+        .map(|line| format!(" at line {line}"))
+        .unwrap_or_default();
+    StoreError::Backend(format!(
+        "migration {number} failed{place}: {message}; nothing of it was applied"
+    ))
 }
 
 /// How many migrations the database has run, as `user_version` records.
@@ -1801,6 +1828,34 @@ mod tests {
             .query_row("PRAGMA foreign_keys", [], |row| row.get(0))
             .unwrap();
         assert!(enforced);
+    }
+
+    /// A migration SQLite refuses names itself, the line and SQLite's reason, not its text, and
+    /// leaves nothing of itself behind.
+    #[test]
+    fn a_failing_migration_names_its_line_and_is_undone() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = open_connection(&dir.path().join("latchkey.db"), 2_048).unwrap();
+        let mut migrations = MIGRATIONS.to_vec();
+        migrations.push("CREATE TABLE marker (x);\n-- a comment\nSELECT nope FROM marker;");
+
+        let refused = migrate_with(&mut conn, &migrations);
+        let Err(StoreError::Backend(message)) = refused else {
+            panic!("{refused:?}")
+        };
+        assert_eq!(
+            message,
+            "migration 9 failed at line 3: no such column: nope; nothing of it was applied"
+        );
+        let marker: bool = conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'marker')",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert!(!marker);
+        assert_eq!(migrations_run(&conn).unwrap(), MIGRATIONS.len());
     }
 
     #[test]
