@@ -1,5 +1,6 @@
 //! The embedded default: one SQLite file in WAL mode, one writer thread that commits what
-//! arrives together (group commit), and a few readers.
+//! arrives together (group commit), a checkpointer thread that copies the log into the file
+//! behind it, and a few readers.
 
 mod rows;
 
@@ -54,7 +55,8 @@ pub struct SqliteStore {
 }
 
 struct Inner {
-    /// The writer thread's queue; it ends when the last store handle is dropped.
+    /// The writer thread's queue; it ends when the last store handle is dropped, and the
+    /// checkpointer thread with it.
     writer: std_mpsc::Sender<Job>,
     readers: Vec<Mutex<Connection>>,
     next_reader: AtomicUsize,
@@ -97,6 +99,8 @@ impl From<rusqlite::Error> for StoreError {
 /// cache is one it neither reads back nor checks against the log.
 const READER_CACHE_KIB: u32 = 32 * 1024;
 const WRITER_CACHE_KIB: u32 = 256 * 1024;
+/// The checkpointer copies frames from the log to the file past the page cache.
+const CHECKPOINTER_CACHE_KIB: u32 = 1024;
 
 fn open_connection(path: &Path, cache_kib: u32) -> Result<Connection> {
     let conn = Connection::open(path)?;
@@ -158,13 +162,11 @@ impl SqliteStore {
         let readers = (0..READERS)
             .map(|_| open_connection(path, READER_CACHE_KIB).map(Mutex::new))
             .collect::<Result<Vec<_>>>()?;
-        let checkpointer = open_connection(path, READER_CACHE_KIB)?;
+        let checkpointer = open_connection(path, CHECKPOINTER_CACHE_KIB)?;
         let (commits, committed) = std_mpsc::sync_channel(1);
         let (queue, jobs) = std_mpsc::channel();
-        spawn("latchkey-sqlite-writer", move || {
-            run_writer(writer, &jobs, &commits);
-        })?;
-        spawn("latchkey-sqlite-checkpointer", move || {
+        spawn_thread("writer", move || run_writer(writer, &jobs, &commits))?;
+        spawn_thread("checkpointer", move || {
             run_checkpointer(&checkpointer, &committed);
         })?;
         Ok(Self {
@@ -348,13 +350,13 @@ impl Pending {
     }
 }
 
-/// Starts a thread of the store's own.
-fn spawn(name: &str, run: impl FnOnce() + Send + 'static) -> Result<()> {
+/// Starts the store's thread `role` (its name: `latchkey-sqlite-{role}`).
+fn spawn_thread(role: &str, run: impl FnOnce() + Send + 'static) -> Result<()> {
     std::thread::Builder::new()
-        .name(name.to_owned())
+        .name(format!("latchkey-sqlite-{role}"))
         .spawn(run)
         .map(drop)
-        .map_err(|error| StoreError::Backend(format!("cannot start {name}: {error}")))
+        .map_err(|error| StoreError::Backend(format!("cannot start the {role}: {error}")))
 }
 
 /// How long the checkpointer lets commits gather between two checkpoints: a page that several
@@ -369,19 +371,57 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// A passive checkpoint waits for no one: the writer goes on committing meanwhile, and readers
 /// keep the frames they still read.
 ///
-/// Flushes of use stamps do not wake it: a verify load stamps the same tokens every second, and
-/// copied every 100 ms their pages were copied at each flush, where the writer's own checkpoint
-/// at 64 MiB of log copies them once for several flushes (6% of HTTP verifications measured).
+/// Flushes of use stamps do not wake it. A verify load stamps the same tokens every second:
+/// the writer's own checkpoint at 64 MiB of log copies a stamped page once for two or three
+/// flushes, where a checkpoint after each flush copied it at every one, and cost 6% of the
+/// HTTP verifications a second (BENCHMARKS.md). Under writes and stamps together, the
+/// checkpoints the writes wake copy the stamps' pages as well.
 fn run_checkpointer(conn: &Connection, committed: &std_mpsc::Receiver<()>) {
-    while committed.recv().is_ok() {
-        let checkpointed = conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |row| {
-            Ok((row.get::<_, i64>(1)?, row.get::<_, i64>(2)?))
-        });
-        match checkpointed {
-            Ok((log, copied)) => tracing::trace!(log, copied, "checkpointed the log"),
-            Err(error) => tracing::warn!(%error, "could not checkpoint the log"),
+    // Whether to checkpoint without waiting for a commit: one came during the last pause, or
+    // the last checkpoint left part of the log behind (another connection was checkpointing,
+    // or a reader still read frames it would have overwritten).
+    let mut due = false;
+    loop {
+        if !due && committed.recv().is_err() {
+            return;
         }
-        std::thread::sleep(CHECKPOINT_EVERY);
+        due = !checkpoint(conn);
+        // The pause lets commits gather; a writer that ends meanwhile ends this thread at once.
+        let until = Instant::now() + CHECKPOINT_EVERY;
+        loop {
+            match committed.recv_timeout(until.saturating_duration_since(Instant::now())) {
+                Ok(()) => due = true,
+                Err(std_mpsc::RecvTimeoutError::Timeout) => break,
+                Err(std_mpsc::RecvTimeoutError::Disconnected) => return,
+            }
+        }
+    }
+}
+
+/// A passive checkpoint: copies what it can of the log into the database file, waiting for no
+/// one. Whether it copied the whole log; a failure counts as done, so that it is tried again at
+/// the next commit and not ten times a second.
+fn checkpoint(conn: &Connection) -> bool {
+    let outcome = conn
+        .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")
+        .and_then(|mut statement| {
+            statement.query_row([], |row| {
+                Ok((
+                    row.get::<_, bool>(0)?,
+                    row.get::<_, i64>(1)?,
+                    row.get::<_, i64>(2)?,
+                ))
+            })
+        });
+    match outcome {
+        Ok((busy, log, copied)) => {
+            tracing::trace!(busy, log, copied, "checkpoint");
+            !busy && copied >= log
+        }
+        Err(error) => {
+            tracing::warn!(%error, "could not checkpoint the log");
+            true
+        }
     }
 }
 
@@ -602,8 +642,9 @@ fn run_migrations(conn: &mut Connection, migrations: &[&str], done: usize) -> Re
     Ok(())
 }
 
-/// Why migration `number` (its text `sql`) failed, at which line: rusqlite's own message for a
-/// statement SQLite refused quotes the whole script from that statement on.
+/// Why migration `number` (its text `sql`) failed and, for a statement SQLite refused to
+/// prepare, at which line: rusqlite's own message for such a statement quotes the whole script
+/// from that statement on. A statement that failed as it ran has no place to report.
 fn migration_failed(number: usize, sql: &str, error: &rusqlite::Error) -> StoreError {
     let (message, line) = match error {
         // `rest` is the script from the refused statement on; `offset` is the byte within it.
@@ -613,10 +654,12 @@ fn migration_failed(number: usize, sql: &str, error: &rusqlite::Error) -> StoreE
             offset,
             ..
         } => {
-            let start = sql.len().saturating_sub(rest.len());
-            let at = (start + usize::try_from(*offset).unwrap_or(0)).min(sql.len());
-            let line = 1 + sql.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count();
-            (msg.clone(), Some(line))
+            let line = sql.ends_with(rest.as_str()).then(|| {
+                let start = sql.len() - rest.len();
+                let at = (start + usize::try_from(*offset).unwrap_or(0)).min(sql.len());
+                1 + sql.as_bytes()[..at].iter().filter(|&&b| b == b'\n').count()
+            });
+            (msg.clone(), line)
         }
         other => (other.to_string(), None),
     };
@@ -1811,7 +1854,8 @@ mod tests {
 
         let refused = migrate_with(&mut conn, &migrations);
         assert!(
-            matches!(&refused, Err(StoreError::Backend(m)) if m.contains("migration 9")),
+            matches!(&refused, Err(StoreError::Backend(m))
+                if m.contains(&format!("migration {}", MIGRATIONS.len() + 1))),
             "{refused:?}"
         );
         let kept: (u32, u32, bool) = conn
@@ -1843,9 +1887,12 @@ mod tests {
         let Err(StoreError::Backend(message)) = refused else {
             panic!("{refused:?}")
         };
+        let number = MIGRATIONS.len() + 1;
         assert_eq!(
             message,
-            "migration 9 failed at line 3: no such column: nope; nothing of it was applied"
+            format!(
+                "migration {number} failed at line 3: no such column: nope; nothing of it was applied"
+            )
         );
         let marker: bool = conn
             .query_row(
@@ -1907,7 +1954,14 @@ mod tests {
             .await
             .unwrap();
         // `immutable` reads the database file alone, without the log.
-        let file = format!("file:{}?immutable=1", path.display());
+        let file = format!(
+            "file:{}?immutable=1",
+            path.display()
+                .to_string()
+                .replace('%', "%25")
+                .replace('?', "%3f")
+                .replace('#', "%23")
+        );
         let in_file = || -> rusqlite::Result<i64> {
             let flags =
                 rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_URI;
