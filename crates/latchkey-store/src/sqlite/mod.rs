@@ -366,8 +366,9 @@ const CHECKPOINT_EVERY: Duration = Duration::from_millis(100);
 /// The checkpointer thread: after writes were committed (the writer tells of them on
 /// `committed`), copies the log into the database file, at most once every
 /// [`CHECKPOINT_EVERY`], until the writer ends. The copy and the database file's fsync were the
-/// writer's own work when SQLite checkpointed at the commit that filled the log: a tenth of a
-/// mint's time under group commit, and a pause of every write queued behind it (BENCHMARKS.md).
+/// writer's own work when SQLite checkpointed at the commit that filled the log: a tenth of the
+/// writer's time under group commit, and a pause of every write queued behind it, which set the
+/// p99 of mints over HTTP (BENCHMARKS.md).
 /// A passive checkpoint waits for no one: the writer goes on committing meanwhile, and readers
 /// keep the frames they still read.
 ///
