@@ -103,14 +103,16 @@ impl Dialect {
     }
 
     /// Adds "the token's folded name contains `needle`" (already folded, with no NUL), every
-    /// character taken literally, in a form its trigram index answers.
-    fn name_contains(self, c: &mut Conditions, needle: &str) {
-        match self {
+    /// character taken literally, in a form its trigram index answers. On PostgreSQL the index
+    /// looks up `trigrams` of the needle where given (see `postgres::trigrams`), and the rows
+    /// it finds are checked for the whole needle.
+    fn name_contains(self, c: &mut Conditions, needle: &str, trigrams: Option<&[String]>) {
+        match (self, trigrams) {
             // The index takes phrases of three characters or more; a shorter needle matches so
             // many names that reading them in order is as quick. Matched once a statement,
             // ahead of it: a numbered page's count and rows both read the matches, and the
             // index's work is most of theirs (BENCHMARKS.md).
-            Self::Sqlite if needle.chars().count() >= 3 => {
+            (Self::Sqlite, _) if needle.chars().count() >= 3 => {
                 let phrase = format!("\"{}\"", needle.replace('"', "\"\""));
                 let param = c.arg(Arg::Text(phrase));
                 c.with = format!(
@@ -119,8 +121,28 @@ impl Dialect {
                 );
                 c.plain("t.id IN name_matches");
             }
-            Self::Sqlite => c.bind("instr(t.name_folded, ?) > 0", Arg::Text(needle.to_owned())),
-            Self::Postgres => {
+            (Self::Sqlite, _) => {
+                c.bind("instr(t.name_folded, ?) > 0", Arg::Text(needle.to_owned()));
+            }
+            // Found once a statement, as SQLite's matches: the count and the rows share them.
+            (Self::Postgres, Some(trigrams)) => {
+                let mut lookups: Vec<String> = trigrams
+                    .iter()
+                    .map(|trigram| {
+                        let param = c.arg(Arg::Text(format!("%{trigram}%")));
+                        format!("t.name_folded LIKE {param}")
+                    })
+                    .collect();
+                // `strpos` is no operator the index takes: a check of the rows found.
+                let param = c.arg(Arg::Text(needle.to_owned()));
+                lookups.push(format!("strpos(t.name_folded, {param}) > 0"));
+                c.with = format!(
+                    "WITH name_matches AS MATERIALIZED (SELECT t.id FROM tokens t WHERE {}) ",
+                    lookups.join(" AND ")
+                );
+                c.plain("t.id IN (SELECT id FROM name_matches)");
+            }
+            (Self::Postgres, None) => {
                 let mut pattern = String::with_capacity(needle.len() + 2);
                 pattern.push('%');
                 for ch in needle.chars() {
@@ -238,8 +260,9 @@ impl Conditions {
     }
 }
 
-/// The filters of a listing, shared by the page and its count.
-fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
+/// The filters of a listing, shared by the page and its count; `trigrams` as
+/// [`Dialect::name_contains`] takes them.
+fn filters(query: &TokenQuery, dialect: Dialect, trigrams: Option<&[String]>) -> Conditions {
     let mut c = Conditions {
         dialect,
         clauses: Vec::new(),
@@ -289,7 +312,7 @@ fn filters(query: &TokenQuery, dialect: Dialect) -> Conditions {
             c.plain(NOTHING);
         } else {
             // Both sides in Unicode lower case, matched literally.
-            dialect.name_contains(&mut c, &name.to_lowercase());
+            dialect.name_contains(&mut c, &name.to_lowercase(), trigrams);
         }
     }
     if let Some(scope) = &query.scope {
@@ -431,8 +454,10 @@ const NEAR_START: u64 = 1_000;
 const DAY: i64 = 86_400;
 
 impl Listing {
-    pub fn new(query: &TokenQuery, dialect: Dialect) -> Self {
-        let mut conditions = filters(query, dialect);
+    /// The listing of `query`; `trigrams`, the part of a name filter PostgreSQL's trigram
+    /// index should look up (see [`Dialect::name_contains`]).
+    pub fn new(query: &TokenQuery, dialect: Dialect, trigrams: Option<&[String]>) -> Self {
+        let mut conditions = filters(query, dialect, trigrams);
         let marked_org = query.org.map(Uuid::from).filter(|_| {
             within_counters(query)
                 && query.group.is_none()
@@ -815,7 +840,8 @@ mod tests {
     fn marks_place_only_deep_pages_of_a_whole_organization() {
         let org = OrgId::new();
         let total = 1_000_000;
-        let marked = |query: &TokenQuery| Listing::new(query, Dialect::Sqlite).mark_sql(total);
+        let marked =
+            |query: &TokenQuery| Listing::new(query, Dialect::Sqlite, None).mark_sql(total);
 
         let (_, args) = marked(&page(org, "created_at", 20_000)).expect("the middle page");
         assert_eq!(args, [Arg::Id(org.into()), Arg::Int(499_975)]);
@@ -839,13 +865,13 @@ mod tests {
         for query in [active, named, page(org, "name", 20_000)] {
             assert!(marked(&query).is_none(), "{query:?}");
             // Nor is such a page read with its total in one statement.
-            let listing = Listing::new(&query, Dialect::Postgres);
+            let listing = Listing::new(&query, Dialect::Postgres, None);
             assert!(listing.counted_page_sql().is_none(), "{query:?}");
         }
         // On PostgreSQL a marked listing's page is, at any depth past the first thousand rows,
         // and its text is the same for every such page.
         let deep = |number| {
-            Listing::new(&page(org, "-created_at", number), Dialect::Postgres)
+            Listing::new(&page(org, "-created_at", number), Dialect::Postgres, None)
                 .counted_page_sql()
                 .expect("a marked page")
         };

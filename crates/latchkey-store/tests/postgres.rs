@@ -12,7 +12,7 @@ use conformance::Harness;
 use conformance::support::{Person, join, mint, new_group, now_plus, org, person};
 use latchkey_core::{Role, Secret, SecretFormat};
 use latchkey_store::postgres::{LISTENER_APPLICATION_NAME, redacted};
-use latchkey_store::{Invalidation, PostgresStore, Store, StoreError};
+use latchkey_store::{Invalidation, PageRequest, PostgresStore, Store, StoreError, TokenQuery};
 use sqlx::{Connection, PgConnection};
 use test_database::{TestDatabase, with_database};
 use tokio::sync::mpsc;
@@ -400,4 +400,92 @@ async fn marks_count_every_stretch_while_two_nodes_mint_at_once() {
         "{stretches} stretches, each under a thousand"
     );
     let _ = conn.close().await;
+}
+
+/// A name filter whose needle holds rare trigrams looks up those alone and checks the rows it
+/// finds for the whole needle; one of common trigrams looks up all of them. Both find exactly
+/// the names holding the needle, on numbered pages with their total and on cursor pages.
+#[tokio::test]
+async fn a_name_filter_finds_the_same_names_through_its_rare_trigrams() {
+    let Some((_database, store, alice)) = store_with_alice().await else {
+        return;
+    };
+    const WORDS: [&str; 4] = ["Deploy", "laptop", "backup", "runner"];
+    let names: Vec<String> = (0..1_200)
+        .map(|n| format!("{} {n}", WORDS[n % WORDS.len()]))
+        .collect();
+    for chunk in names.chunks(256) {
+        let mints: Vec<_> = chunk
+            .iter()
+            .map(|name| mint(&alice, &alice.personal, name).build())
+            .collect();
+        let stored = futures_util::future::join_all(
+            mints.iter().map(|m| store.insert_token(&m.token, m.hash())),
+        )
+        .await;
+        assert!(stored.iter().all(Result::is_ok), "every mint stored");
+    }
+    assert_eq!(
+        store.trigrams_looked_up("LAPTOP 1041"),
+        None,
+        "nothing sampled yet"
+    );
+    store.resample_names().await.expect("sample the names");
+    let looked_up = store
+        .trigrams_looked_up("LAPTOP 1041")
+        .expect("rare trigrams");
+    assert!(
+        looked_up
+            .iter()
+            .all(|t| ["041", "104"].contains(&t.as_str())),
+        "{looked_up:?}"
+    );
+    assert_eq!(store.trigrams_looked_up("deploy"), None);
+
+    for needle in [
+        "LAPTOP 1041",
+        "BACKUP 1041",
+        "1041",
+        "p 104",
+        "oy 11",
+        "deploy",
+        "zq9",
+    ] {
+        let folded = needle.to_lowercase();
+        let mut expected: Vec<&str> = names
+            .iter()
+            .map(String::as_str)
+            .filter(|name| name.to_lowercase().contains(&folded))
+            .collect();
+        expected.sort_unstable();
+        let mut query = TokenQuery::new(now_plus(0));
+        query.org = Some(alice.personal.id);
+        query.name_contains = Some(needle.to_owned());
+        query.sort = "name".parse().expect("a sort");
+        query.page = PageRequest::Numbered {
+            page: 1,
+            per_page: 1_000,
+        };
+        let page = store.list_tokens(&query).await.expect("a numbered page");
+        let listed: Vec<String> = page
+            .tokens
+            .iter()
+            .map(|v| v.token.name.to_string())
+            .collect();
+        assert_eq!(listed, expected, "{needle}: numbered page");
+        assert_eq!(page.total, Some(expected.len() as u64), "{needle}: total");
+
+        let mut walked = Vec::new();
+        let mut cursor = None;
+        loop {
+            query.page = PageRequest::After { cursor, limit: 7 };
+            let page = store.list_tokens(&query).await.expect("a cursor page");
+            walked.extend(page.tokens.iter().map(|v| v.token.name.to_string()));
+            match page.next_cursor {
+                Some(next) => cursor = Some(next),
+                None => break,
+            }
+        }
+        assert_eq!(walked, expected, "{needle}: cursor pages");
+    }
 }

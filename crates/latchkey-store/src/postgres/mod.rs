@@ -24,13 +24,14 @@
 
 mod listen;
 mod rows;
+mod trigrams;
 
 pub use listen::LISTENER_APPLICATION_NAME;
 
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use latchkey_core::{
@@ -53,6 +54,7 @@ use crate::{
     StoreError,
 };
 use rows::{account_from, group_from, hash_at, org_from, role_at, role_opt_at, token_view_from};
+use trigrams::{SAMPLED_NAMES, TrigramSample};
 
 /// Embedded, append-only migrations; `_sqlx_migrations` records which have run.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -76,6 +78,9 @@ const BATCH_BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '100ms'";
 /// the same rows and cores (64 clients minting on 2 cores: 1,500 mints/s with one or two in
 /// flight, 1,300-1,400 with four, 900-1,100 with eight).
 const MINT_BATCHES: usize = 2;
+/// How old the sample of names a name filter chooses its trigrams by may grow: the next name
+/// filter after that samples them again, and is answered meanwhile by the old sample.
+const NAMES_RESAMPLED_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -84,6 +89,14 @@ pub struct PostgresStore {
     options: PgConnectOptions,
     /// The queue of the task that inserts mints together ([`run_minter`]).
     mints: mpsc::Sender<Mint>,
+    /// The stored names' trigrams, sampled, for name filters (see [`trigrams`]).
+    names: Arc<Mutex<NameSample>>,
+}
+
+/// A [`TrigramSample`] and when it was taken.
+struct NameSample {
+    sample: Arc<TrigramSample>,
+    taken: Instant,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -270,12 +283,79 @@ impl PostgresStore {
         })?;
         let (mints, queue) = mpsc::channel(GROUP_COMMIT * MINT_BATCHES);
         tokio::spawn(run_minter(pool.clone(), queue));
+        let names = NameSample {
+            sample: Arc::new(sample_names(&pool).await?),
+            taken: Instant::now(),
+        };
         Ok(Self {
             pool,
             options,
             mints,
+            names: Arc::new(Mutex::new(names)),
         })
     }
+
+    /// Samples the stored names again now, rather than at the first name filter ten minutes
+    /// after the last sample: for a store just filled, and for tests.
+    pub async fn resample_names(&self) -> Result<()> {
+        let sample = sample_names(&self.pool).await?;
+        *self.names.lock().unwrap_or_else(PoisonError::into_inner) = NameSample {
+            sample: Arc::new(sample),
+            taken: Instant::now(),
+        };
+        Ok(())
+    }
+
+    /// The trigrams of a name filter's `needle` that the trigram index looks up, rarest first,
+    /// where not all of them (see [`trigrams`]).
+    pub fn trigrams_looked_up(&self, needle: &str) -> Option<Vec<String>> {
+        self.name_sample().selective(&needle.to_lowercase())
+    }
+
+    /// The current sample of names; one older than [`NAMES_RESAMPLED_AFTER`] is taken again
+    /// in the background, once.
+    fn name_sample(&self) -> Arc<TrigramSample> {
+        let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
+        if names.taken.elapsed() > NAMES_RESAMPLED_AFTER {
+            names.taken = Instant::now();
+            let (pool, shared) = (self.pool.clone(), Arc::clone(&self.names));
+            tokio::spawn(async move {
+                match sample_names(&pool).await {
+                    Ok(sample) => {
+                        shared.lock().unwrap_or_else(PoisonError::into_inner).sample =
+                            Arc::new(sample);
+                    }
+                    Err(error) => {
+                        tracing::warn!(%error, "sampling token names failed; name filters keep the last sample");
+                    }
+                }
+            });
+        }
+        Arc::clone(&names.sample)
+    }
+}
+
+/// About [`SAMPLED_NAMES`] stored names, from pages drawn at random: the table's estimated
+/// size sets the share of pages to read, so that a large table is not read whole. A table
+/// never analyzed has no estimate; its first pages are read then.
+async fn sample_names(pool: &PgPool) -> Result<TrigramSample> {
+    let rows: f32 =
+        sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = 'tokens'::regclass")
+            .fetch_one(pool)
+            .await?;
+    let wanted = SAMPLED_NAMES as f64;
+    let percent = if rows > 0.0 {
+        (100.0 * wanted / f64::from(rows)).min(100.0)
+    } else {
+        100.0
+    };
+    let names: Vec<String> =
+        sqlx::query_scalar("SELECT name_folded FROM tokens TABLESAMPLE SYSTEM ($1) LIMIT $2")
+            .bind(percent)
+            .bind(SAMPLED_NAMES as i64)
+            .fetch_all(pool)
+            .await?;
+    Ok(TrigramSample::new(names.iter().map(String::as_str)))
 }
 
 /// Runs `work` (which begins and commits its own transaction) until it succeeds or fails for
@@ -945,7 +1025,11 @@ impl Store for PostgresStore {
     }
 
     async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
-        let listing = Listing::new(query, Dialect::Postgres);
+        let trigrams = query
+            .name_contains
+            .as_ref()
+            .and_then(|needle| self.trigrams_looked_up(needle));
+        let listing = Listing::new(query, Dialect::Postgres, trigrams.as_deref());
         // A page near the start, or one of a whole organization's list that the marks place
         // (see migration 0007), with its total: one statement.
         if let Some(page) = listing.counted_page_sql() {

@@ -1467,7 +1467,7 @@ fn read_values(row: &rusqlite::Row<'_>, table: Table) -> rusqlite::Result<Vec<tr
 }
 
 fn list_tokens(conn: &Connection, query: &TokenQuery) -> Result<TokenPage> {
-    let listing = Listing::new(query, Dialect::Sqlite);
+    let listing = Listing::new(query, Dialect::Sqlite, None);
     // A page near the start and its count in one statement when they share what its `WITH`
     // finds (a name filter's matches): once for both. Otherwise two statements in a read
     // transaction, which cost no round trips here: side by side, status=active 109–142 µs a
