@@ -6,6 +6,7 @@ mod query;
 mod sql;
 pub mod sqlite;
 pub mod transfer;
+mod trigrams;
 
 use async_trait::async_trait;
 use latchkey_core::{

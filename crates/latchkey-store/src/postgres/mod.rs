@@ -24,14 +24,13 @@
 
 mod listen;
 mod rows;
-mod trigrams;
 
 pub use listen::LISTENER_APPLICATION_NAME;
 
 use std::future::Future;
 use std::str::FromStr;
-use std::sync::{Arc, Mutex, PoisonError};
-use std::time::{Duration, Instant};
+use std::sync::Arc;
+use std::time::Duration;
 
 use async_trait::async_trait;
 use latchkey_core::{
@@ -49,12 +48,12 @@ use crate::sql::{
     ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW, UNUSED,
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
+use crate::trigrams::{NameSamples, SAMPLED_NAMES, TrigramSample};
 use crate::{
     Evicted, Invalidation, NO_GROUP, NO_ORG, NO_OWNER, NOT_A_MEMBER, OrgKey, Result, Store,
     StoreError,
 };
 use rows::{account_from, group_from, hash_at, org_from, role_at, role_opt_at, token_view_from};
-use trigrams::{SAMPLED_NAMES, TrigramSample};
 
 /// Embedded, append-only migrations; `_sqlx_migrations` records which have run.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
@@ -78,9 +77,6 @@ const BATCH_BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '100ms'";
 /// the same rows and cores (64 clients minting on 2 cores: 1,500 mints/s with one or two in
 /// flight, 1,300-1,400 with four, 900-1,100 with eight).
 const MINT_BATCHES: usize = 2;
-/// How old the sample of names a name filter chooses its trigrams by may grow: the next name
-/// filter after that samples them again, and is answered meanwhile by the old sample.
-const NAMES_RESAMPLED_AFTER: Duration = Duration::from_secs(600);
 
 #[derive(Clone)]
 pub struct PostgresStore {
@@ -89,14 +85,8 @@ pub struct PostgresStore {
     options: PgConnectOptions,
     /// The queue of the task that inserts mints together ([`run_minter`]).
     mints: mpsc::Sender<Mint>,
-    /// The stored names' trigrams, sampled, for name filters (see [`trigrams`]).
-    names: Arc<Mutex<NameSample>>,
-}
-
-/// A [`TrigramSample`] and when it was taken.
-struct NameSample {
-    sample: Arc<TrigramSample>,
-    taken: Instant,
+    /// The stored names' trigrams, sampled, for name filters (see [`crate::trigrams`]).
+    names: NameSamples,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -283,55 +273,30 @@ impl PostgresStore {
         })?;
         let (mints, queue) = mpsc::channel(GROUP_COMMIT * MINT_BATCHES);
         tokio::spawn(run_minter(pool.clone(), queue));
-        let names = NameSample {
-            sample: Arc::new(sample_names(&pool).await?),
-            taken: Instant::now(),
-        };
+        let names = NameSamples::new(sample_names(&pool).await?);
         Ok(Self {
             pool,
             options,
             mints,
-            names: Arc::new(Mutex::new(names)),
+            names,
         })
     }
 
-    /// Samples the stored names again now, rather than at the first name filter ten minutes
-    /// after the last sample: for a store just filled, and for tests.
+    /// Samples the stored names again now, rather than at the first name filter once the
+    /// sample has aged: for a store just filled, and for tests.
     pub async fn resample_names(&self) -> Result<()> {
-        let sample = sample_names(&self.pool).await?;
-        *self.names.lock().unwrap_or_else(PoisonError::into_inner) = NameSample {
-            sample: Arc::new(sample),
-            taken: Instant::now(),
-        };
+        self.names.replace(sample_names(&self.pool).await?);
         Ok(())
     }
 
     /// The trigrams of a name filter's `needle` that the trigram index looks up, rarest first,
-    /// where not all of them (see [`trigrams`]).
+    /// where not all of them (see [`crate::trigrams`]).
     pub fn trigrams_looked_up(&self, needle: &str) -> Option<Vec<String>> {
-        self.name_sample().selective(&needle.to_lowercase())
-    }
-
-    /// The current sample of names; one older than [`NAMES_RESAMPLED_AFTER`] is taken again
-    /// in the background, once.
-    fn name_sample(&self) -> Arc<TrigramSample> {
-        let mut names = self.names.lock().unwrap_or_else(PoisonError::into_inner);
-        if names.taken.elapsed() > NAMES_RESAMPLED_AFTER {
-            names.taken = Instant::now();
-            let (pool, shared) = (self.pool.clone(), Arc::clone(&self.names));
-            tokio::spawn(async move {
-                match sample_names(&pool).await {
-                    Ok(sample) => {
-                        shared.lock().unwrap_or_else(PoisonError::into_inner).sample =
-                            Arc::new(sample);
-                    }
-                    Err(error) => {
-                        tracing::warn!(%error, "sampling token names failed; name filters keep the last sample");
-                    }
-                }
-            });
-        }
-        Arc::clone(&names.sample)
+        let pool = self.pool.clone();
+        let sample = self
+            .names
+            .current(|| async move { sample_names(&pool).await });
+        sample.selective(&needle.to_lowercase())
     }
 }
 
@@ -355,7 +320,13 @@ async fn sample_names(pool: &PgPool) -> Result<TrigramSample> {
             .bind(SAMPLED_NAMES as i64)
             .fetch_all(pool)
             .await?;
-    Ok(TrigramSample::new(names.iter().map(String::as_str)))
+    // Read whole, a small table's sample is its size.
+    let stored = if rows > 0.0 {
+        rows as u64
+    } else {
+        names.len() as u64
+    };
+    Ok(TrigramSample::new(names.iter().map(String::as_str), stored))
 }
 
 /// Runs `work` (which begins and commits its own transaction) until it succeeds or fails for

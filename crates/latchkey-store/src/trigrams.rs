@@ -1,17 +1,36 @@
-//! Which trigrams of a name filter PostgreSQL's trigram index should look up.
+//! Samples of the stored names' trigrams, which tell a name filter's rare trigrams from its
+//! common ones.
 //!
-//! `pg_trgm` answers `name_folded LIKE '%laptop 4242%'` by intersecting the lists of every
-//! trigram of the pattern, and it reads nearly every page of a common trigram's list on the
-//! way: at a million tokens, where `lap` is in one name in eight, that lookup takes 2.6 ms,
-//! where the lists of the needle's two rare trigrams (`424`, `242`) take 0.2 ms and checking
-//! the whole needle in the 560 rows they share 0.4 ms more (BENCHMARKS.md). PostgreSQL does not
-//! know which trigrams are rare; a sample of the stored names tells, and a poor guess costs
-//! time, never a wrong answer: the rows found are always checked for the whole needle.
+//! - PostgreSQL: `pg_trgm` answers `name_folded LIKE '%laptop 4242%'` by intersecting the lists
+//!   of every trigram of the pattern, and it reads nearly every page of a common trigram's list
+//!   on the way: at a million tokens, where `lap` is in one name in eight, that lookup takes
+//!   2.6 ms, where the lists of the needle's two rare trigrams (`424`, `242`) take 0.2 ms and
+//!   checking the whole needle in the 560 rows they share 0.4 ms more (BENCHMARKS.md). The
+//!   store looks up the rare ones alone ([`TrigramSample::selective`]).
+//! - SQLite: FTS5 finds a phrase's matches in steps SQLite cannot interrupt, so a name filter
+//!   that may read many names runs off the async threads; one that holds a rare trigram reads
+//!   few, and runs on them ([`TrigramSample::few_hold`]).
+//!
+//! Neither index tells how many names hold a trigram; a sample of the stored names does. A
+//! poor guess costs time, never a wrong answer.
 
 use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::Result;
 
 /// Names sampled: a trigram in one name in a thousand shows about ten times.
-pub(super) const SAMPLED_NAMES: usize = 10_000;
+pub(crate) const SAMPLED_NAMES: usize = 10_000;
+/// How many names holding a trigram make it rare: its list, and the names holding the needle,
+/// are read in about a millisecond at most.
+const FEW_NAMES: f64 = 10_000.0;
+/// How old a sample may grow before the next name filter has it taken again: a store whose
+/// sample is small (it was new or small then) is sampled again sooner, cheaply, so that its
+/// growth does not go unseen for long.
+const SAMPLE_KEPT: Duration = Duration::from_secs(600);
+const SMALL_SAMPLE_KEPT: Duration = Duration::from_secs(10);
 /// Below this many sampled names every frequency is a guess, and the whole needle is looked up.
 const TOO_FEW_NAMES: usize = 1_000;
 /// What checking a row found costs against reading one entry of a trigram's list: about
@@ -24,13 +43,18 @@ const MOST_LOOKED_UP: usize = 3;
 #[derive(Debug, Default)]
 pub(crate) struct TrigramSample {
     names: usize,
+    /// How many names the store held, as far as it knew.
+    stored: f64,
     holding: HashMap<[u8; 3], u32>,
 }
 
 impl TrigramSample {
-    /// The sample of `names`, already folded.
-    pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
-        let mut sample = Self::default();
+    /// The sample of `names`, already folded, out of the `stored` names of the store.
+    pub(crate) fn new<'a>(names: impl IntoIterator<Item = &'a str>, stored: u64) -> Self {
+        let mut sample = Self {
+            stored: stored as f64,
+            ..Self::default()
+        };
         let mut seen = HashSet::new();
         for name in names {
             sample.names += 1;
@@ -41,7 +65,18 @@ impl TrigramSample {
                 }
             }
         }
+        sample.stored = sample.stored.max(sample.names as f64);
         sample
+    }
+
+    /// Whether few stored names hold some trigram of `needle` (folded), by the sample, or the
+    /// store holds few names at all.
+    pub(crate) fn few_hold(&self, needle: &str) -> bool {
+        if self.stored <= FEW_NAMES {
+            return true;
+        }
+        self.names >= TOO_FEW_NAMES
+            && trigrams(needle).any(|trigram| self.share(trigram) * self.stored <= FEW_NAMES)
     }
 
     /// The trigrams of `needle` (folded) for the index to look up instead of all of them,
@@ -88,6 +123,59 @@ impl TrigramSample {
     }
 }
 
+/// A store's sample and when it was taken.
+#[derive(Clone)]
+pub(crate) struct NameSamples(Arc<Mutex<Taken>>);
+
+struct Taken {
+    sample: Arc<TrigramSample>,
+    at: Instant,
+}
+
+impl NameSamples {
+    pub(crate) fn new(sample: TrigramSample) -> Self {
+        Self(Arc::new(Mutex::new(Taken {
+            sample: Arc::new(sample),
+            at: Instant::now(),
+        })))
+    }
+
+    pub(crate) fn replace(&self, sample: TrigramSample) {
+        *self.0.lock().unwrap_or_else(PoisonError::into_inner) = Taken {
+            sample: Arc::new(sample),
+            at: Instant::now(),
+        };
+    }
+
+    /// The current sample. Past its age (see [`SAMPLE_KEPT`]) it is taken again with
+    /// `resample`, in the background and once, while it keeps answering.
+    pub(crate) fn current<F>(&self, resample: impl FnOnce() -> F) -> Arc<TrigramSample>
+    where
+        F: Future<Output = Result<TrigramSample>> + Send + 'static,
+    {
+        let mut taken = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        let kept = if taken.sample.stored < 10.0 * SAMPLED_NAMES as f64 {
+            SMALL_SAMPLE_KEPT
+        } else {
+            SAMPLE_KEPT
+        };
+        if taken.at.elapsed() > kept {
+            taken.at = Instant::now();
+            let (sampling, samples) = (resample(), self.clone());
+            tokio::spawn(async move {
+                match sampling.await {
+                    Ok(sample) => samples.replace(sample),
+                    Err(error) => tracing::warn!(
+                        %error,
+                        "sampling token names failed; name filters keep the last sample"
+                    ),
+                }
+            });
+        }
+        Arc::clone(&taken.sample)
+    }
+}
+
 /// The trigrams of `text` made of three ASCII letters or digits: those `pg_trgm` takes from a
 /// name holding them inside a word and from `LIKE '%abc%'` alike, unpadded.
 fn trigrams(text: &str) -> impl Iterator<Item = [u8; 3]> + '_ {
@@ -109,7 +197,7 @@ mod tests {
         let names: Vec<String> = (0..count)
             .map(|i| format!("{} {}", WORDS[i % 8], i * 97 % 1_000_000))
             .collect();
-        TrigramSample::new(names.iter().map(String::as_str))
+        TrigramSample::new(names.iter().map(String::as_str), 1_000_000)
     }
 
     #[test]
@@ -146,8 +234,20 @@ mod tests {
     }
 
     #[test]
+    fn a_needle_with_a_rare_trigram_reads_few_names() {
+        let sample = bench_like(SAMPLED_NAMES);
+        assert!(sample.few_hold("laptop 4242"));
+        assert!(sample.few_hold("zq9"));
+        assert!(!sample.few_hold("deploy"));
+        assert!(!sample.few_hold("p 4"), "no trigram to tell by");
+        // A small store reads few names whatever the needle; a small sample tells nothing.
+        assert!(TrigramSample::new(["deploy 1"], 5_000).few_hold("deploy"));
+        assert!(!TrigramSample::new(["deploy 1"], 50_000).few_hold("zq9"));
+    }
+
+    #[test]
     fn a_name_counts_once_for_a_trigram_it_holds_twice() {
-        let sample = TrigramSample::new(["abcabc", "abc"]);
+        let sample = TrigramSample::new(["abcabc", "abc"], 2);
         assert_eq!(sample.holding[b"abc"], 2);
         assert_eq!(sample.holding[b"bca"], 1);
         assert_eq!(sample.names, 2);
