@@ -103,11 +103,11 @@ impl Dialect {
     }
 
     /// Adds "the token's folded name contains `needle`" (already folded, with no NUL), every
-    /// character taken literally, in a form its trigram index answers. On PostgreSQL the index
-    /// looks up `trigrams` of the needle where given (see `postgres::trigrams`), and the rows
-    /// it finds are checked for the whole needle.
-    fn name_contains(self, c: &mut Conditions, needle: &str, trigrams: Option<&[String]>) {
-        match (self, trigrams) {
+    /// character taken literally, in a form its trigram index answers; on PostgreSQL, where
+    /// the tokens holding it were `found` already ([`names_holding_sql`]), "the token is one
+    /// of them".
+    fn name_contains(self, c: &mut Conditions, needle: &str, found: Option<&[Uuid]>) {
+        match (self, found) {
             // The index takes phrases of three characters or more; a shorter needle matches so
             // many names that reading them in order is as quick. Matched once a statement,
             // ahead of it: a numbered page's count and rows both read the matches, and the
@@ -124,24 +124,7 @@ impl Dialect {
             (Self::Sqlite, _) => {
                 c.bind("instr(t.name_folded, ?) > 0", Arg::Text(needle.to_owned()));
             }
-            // Found once a statement, as SQLite's matches: the count and the rows share them.
-            (Self::Postgres, Some(trigrams)) => {
-                let mut lookups: Vec<String> = trigrams
-                    .iter()
-                    .map(|trigram| {
-                        let param = c.arg(Arg::Text(format!("%{trigram}%")));
-                        format!("t.name_folded LIKE {param}")
-                    })
-                    .collect();
-                // `strpos` is no operator the index takes: a check of the rows found.
-                let param = c.arg(Arg::Text(needle.to_owned()));
-                lookups.push(format!("strpos(t.name_folded, {param}) > 0"));
-                c.with = format!(
-                    "WITH name_matches AS MATERIALIZED (SELECT t.id FROM tokens t WHERE {}) ",
-                    lookups.join(" AND ")
-                );
-                c.plain("t.id IN (SELECT id FROM name_matches)");
-            }
+            (Self::Postgres, Some(found)) => c.bind("t.id = ANY(?)", Arg::Ids(found.to_vec())),
             (Self::Postgres, None) => {
                 let mut pattern = String::with_capacity(needle.len() + 2);
                 pattern.push('%');
@@ -158,12 +141,37 @@ impl Dialect {
     }
 }
 
+/// PostgreSQL's statement finding the tokens whose folded names hold `needle` (folded, with
+/// no NUL), through the trigram index's lists of `trigrams` alone (see `crate::trigrams`), and
+/// its arguments. The rows found are checked for the whole needle with `strpos`, no operator
+/// the index takes. A listing then reads these ids ([`Listing::new`]): this statement is
+/// planned for its values, as a name's must be, and is one table's, quick to plan, where the
+/// page's joins keep one plan.
+pub(crate) fn names_holding_sql(trigrams: &[String], needle: &str) -> (String, Vec<Arg>) {
+    let mut args: Vec<Arg> = trigrams
+        .iter()
+        .map(|trigram| Arg::Text(format!("%{trigram}%")))
+        .collect();
+    let mut conditions: Vec<String> = (1..=args.len())
+        .map(|n| format!("name_folded LIKE ${n}"))
+        .collect();
+    args.push(Arg::Text(needle.to_owned()));
+    conditions.push(format!("strpos(name_folded, ${}) > 0", args.len()));
+    (
+        format!("SELECT id FROM tokens WHERE {}", conditions.join(" AND ")),
+        args,
+    )
+}
+
 /// A bound value of a listing query; each store binds it in its own types.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) enum Arg {
     Int(i64),
     Text(String),
     Id(Uuid),
+    /// A list of ids: PostgreSQL's, for the tokens a name filter found (see
+    /// [`names_holding_sql`]).
+    Ids(Vec<Uuid>),
 }
 
 /// A listing written out: how to count its matches (for numbered pages) and how to read a page.
@@ -260,9 +268,9 @@ impl Conditions {
     }
 }
 
-/// The filters of a listing, shared by the page and its count; `trigrams` as
-/// [`Dialect::name_contains`] takes them.
-fn filters(query: &TokenQuery, dialect: Dialect, trigrams: Option<&[String]>) -> Conditions {
+/// The filters of a listing, shared by the page and its count; `found` as
+/// [`Dialect::name_contains`] takes it.
+fn filters(query: &TokenQuery, dialect: Dialect, found: Option<&[Uuid]>) -> Conditions {
     let mut c = Conditions {
         dialect,
         clauses: Vec::new(),
@@ -312,7 +320,7 @@ fn filters(query: &TokenQuery, dialect: Dialect, trigrams: Option<&[String]>) ->
             c.plain(NOTHING);
         } else {
             // Both sides in Unicode lower case, matched literally.
-            dialect.name_contains(&mut c, &name.to_lowercase(), trigrams);
+            dialect.name_contains(&mut c, &name.to_lowercase(), found);
         }
     }
     if let Some(scope) = &query.scope {
@@ -454,10 +462,10 @@ const NEAR_START: u64 = 1_000;
 const DAY: i64 = 86_400;
 
 impl Listing {
-    /// The listing of `query`; `trigrams`, the part of a name filter PostgreSQL's trigram
-    /// index should look up (see [`Dialect::name_contains`]).
-    pub fn new(query: &TokenQuery, dialect: Dialect, trigrams: Option<&[String]>) -> Self {
-        let mut conditions = filters(query, dialect, trigrams);
+    /// The listing of `query`; `found`, on PostgreSQL, the tokens whose names hold its name
+    /// filter's needle where they were found first ([`names_holding_sql`]).
+    pub fn new(query: &TokenQuery, dialect: Dialect, found: Option<&[Uuid]>) -> Self {
+        let mut conditions = filters(query, dialect, found);
         let marked_org = query.org.map(Uuid::from).filter(|_| {
             within_counters(query)
                 && query.group.is_none()
@@ -519,7 +527,8 @@ impl Listing {
             limit,
             offset,
             dialect,
-            plan_for_values: query.name_contains.is_some()
+            // Found first, the tokens a name holds are ids: one plan suits any.
+            plan_for_values: (query.name_contains.is_some() && found.is_none())
                 || query.scope.is_some()
                 || query.status == Some(TokenStatus::Expired)
                 || query.expires_before.is_some()

@@ -6,7 +6,8 @@
 //!   on the way: at a million tokens, where `lap` is in one name in eight, that lookup takes
 //!   2.6 ms, where the lists of the needle's two rare trigrams (`424`, `242`) take 0.2 ms and
 //!   checking the whole needle in the 560 rows they share 0.4 ms more (BENCHMARKS.md). The
-//!   store looks up the rare ones alone ([`TrigramSample::selective`]).
+//!   store looks up the rare ones alone ([`TrigramSample::selective`]), in a statement of its
+//!   own, then reads the page of the tokens it found.
 //! - SQLite: FTS5 finds a phrase's matches in steps SQLite cannot interrupt, so a name filter
 //!   that may read many names runs off the async threads; one that holds a rare trigram reads
 //!   few, and runs on them ([`TrigramSample::few_hold`]).

@@ -46,6 +46,7 @@ use uuid::Uuid;
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
     ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW, UNUSED,
+    names_holding_sql,
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
 use crate::trigrams::{NameSamples, SAMPLED_NAMES, TrigramSample};
@@ -297,6 +298,31 @@ impl PostgresStore {
             .names
             .current(|| async move { sample_names(&pool).await });
         sample.selective(&needle.to_lowercase())
+    }
+
+    /// The tokens whose names hold the needle of `query`'s name filter, found through its
+    /// rare trigrams (see [`crate::trigrams`]); `None` where the listing should find them
+    /// itself, through all of them.
+    async fn names_holding(&self, query: &TokenQuery) -> Result<Option<Vec<Uuid>>> {
+        let Some(needle) = query.name_contains.as_ref() else {
+            return Ok(None);
+        };
+        // A NUL matches nothing, and PostgreSQL takes no text holding one (see the listing).
+        let Some(trigrams) = self
+            .trigrams_looked_up(needle)
+            .filter(|_| !needle.contains('\0'))
+        else {
+            return Ok(None);
+        };
+        let (sql, args) = names_holding_sql(&trigrams, &needle.to_lowercase());
+        let rows = bind(sqlx::query(AssertSqlSafe(sql)).persistent(false), &args)
+            .fetch_all(&self.pool)
+            .await?;
+        let ids = rows
+            .iter()
+            .map(|row| row.try_get(0))
+            .collect::<Result<Vec<Uuid>, _>>()?;
+        Ok(Some(ids))
     }
 }
 
@@ -996,11 +1022,8 @@ impl Store for PostgresStore {
     }
 
     async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
-        let trigrams = query
-            .name_contains
-            .as_ref()
-            .and_then(|needle| self.trigrams_looked_up(needle));
-        let listing = Listing::new(query, Dialect::Postgres, trigrams.as_deref());
+        let found = self.names_holding(query).await?;
+        let listing = Listing::new(query, Dialect::Postgres, found.as_deref());
         // A page near the start, or one of a whole organization's list that the marks place
         // (see migration 0007), with its total: one statement.
         if let Some(page) = listing.counted_page_sql() {
@@ -1333,6 +1356,7 @@ fn bind(
             Arg::Int(value) => query.bind(*value),
             Arg::Text(value) => query.bind(value.clone()),
             Arg::Id(value) => query.bind(*value),
+            Arg::Ids(values) => query.bind(values.clone()),
         };
     }
     query

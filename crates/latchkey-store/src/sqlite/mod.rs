@@ -1601,6 +1601,7 @@ fn values(args: &[Arg]) -> Vec<Value> {
             Arg::Int(value) => Value::Integer(*value),
             Arg::Text(value) => Value::Text(value.clone()),
             Arg::Id(id) => Value::Blob(id.as_bytes().to_vec()),
+            Arg::Ids(_) => unreachable!("SQLite's listings find their names themselves"),
         })
         .collect()
 }
