@@ -141,13 +141,18 @@ impl Dialect {
     }
 }
 
-/// PostgreSQL's statement finding the tokens whose folded names hold `needle` (folded, with
-/// no NUL), through the trigram index's lists of `trigrams` alone (see `crate::trigrams`), and
-/// its arguments. The rows found are checked for the whole needle with `strpos`, no operator
+/// PostgreSQL's statement finding at most `most` tokens (of `org`, if given) whose folded names
+/// hold `needle` (folded, with no NUL), through the trigram index's lists of `trigrams` alone
+/// (see `crate::trigrams`), and its arguments. The rows found are checked for the whole needle with `strpos`, no operator
 /// the index takes. A listing then reads these ids ([`Listing::new`]): this statement is
 /// planned for its values, as a name's must be, and is one table's, quick to plan, where the
 /// page's joins keep one plan.
-pub(crate) fn names_holding_sql(trigrams: &[String], needle: &str) -> (String, Vec<Arg>) {
+pub(crate) fn names_holding_sql(
+    trigrams: &[String],
+    needle: &str,
+    org: Option<Uuid>,
+    most: usize,
+) -> (String, Vec<Arg>) {
     let mut args: Vec<Arg> = trigrams
         .iter()
         .map(|trigram| Arg::Text(format!("%{trigram}%")))
@@ -157,8 +162,17 @@ pub(crate) fn names_holding_sql(trigrams: &[String], needle: &str) -> (String, V
         .collect();
     args.push(Arg::Text(needle.to_owned()));
     conditions.push(format!("strpos(name_folded, ${}) > 0", args.len()));
+    if let Some(org) = org {
+        args.push(Arg::Id(org));
+        conditions.push(format!("org_id = ${}", args.len()));
+    }
+    args.push(Arg::Int(i64::try_from(most).unwrap_or(i64::MAX)));
     (
-        format!("SELECT id FROM tokens WHERE {}", conditions.join(" AND ")),
+        format!(
+            "SELECT id FROM tokens WHERE {} LIMIT ${}",
+            conditions.join(" AND "),
+            args.len()
+        ),
         args,
     )
 }

@@ -24,14 +24,17 @@ use crate::Result;
 
 /// Names sampled: a trigram in one name in a thousand shows about ten times.
 pub(crate) const SAMPLED_NAMES: usize = 10_000;
-/// How many names holding a trigram make it rare: its list, and the names holding the needle,
-/// are read in about a millisecond at most.
+/// How many names holding a trigram make it rare: no more names can hold the needle, and
+/// reading each match costs about 1.3 µs (BENCHMARKS.md), so a filter holding it reads for a
+/// few milliseconds at worst, and for a fraction of one where the needle's other trigrams
+/// narrow the matches down.
 const FEW_NAMES: f64 = 10_000.0;
-/// How old a sample may grow before the next name filter has it taken again: a store whose
-/// sample is small (it was new or small then) is sampled again sooner, cheaply, so that its
-/// growth does not go unseen for long.
+/// How old a sample may grow before the next name filter has it taken again.
 const SAMPLE_KEPT: Duration = Duration::from_secs(600);
-const SMALL_SAMPLE_KEPT: Duration = Duration::from_secs(10);
+/// A store of fewer names than this when sampled (new, or small then) is sampled again after
+/// [`SMALL_STORE_SAMPLE_KEPT`] instead, cheaply, so that its growth does not go unseen for long.
+const SMALL_STORE: f64 = 100_000.0;
+const SMALL_STORE_SAMPLE_KEPT: Duration = Duration::from_secs(10);
 /// Below this many sampled names every frequency is a guess, and the whole needle is looked up.
 const TOO_FEW_NAMES: usize = 1_000;
 /// What checking a row found costs against reading one entry of a trigram's list: about
@@ -149,14 +152,15 @@ impl NameSamples {
     }
 
     /// The current sample. Past its age (see [`SAMPLE_KEPT`]) it is taken again with
-    /// `resample`, in the background and once, while it keeps answering.
+    /// `resample`, in the background (on the Tokio runtime it is called on) and once, while it
+    /// keeps answering.
     pub(crate) fn current<F>(&self, resample: impl FnOnce() -> F) -> Arc<TrigramSample>
     where
         F: Future<Output = Result<TrigramSample>> + Send + 'static,
     {
         let mut taken = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-        let kept = if taken.sample.stored < 10.0 * SAMPLED_NAMES as f64 {
-            SMALL_SAMPLE_KEPT
+        let kept = if taken.sample.stored < SMALL_STORE {
+            SMALL_STORE_SAMPLE_KEPT
         } else {
             SAMPLE_KEPT
         };

@@ -411,13 +411,22 @@ async fn a_name_filter_finds_the_same_names_through_its_rare_trigrams() {
         return;
     };
     const WORDS: [&str; 4] = ["Deploy", "laptop", "backup", "runner"];
-    let names: Vec<String> = (0..1_200)
+    let mut names: Vec<String> = (0..1_200)
         .map(|n| format!("{} {n}", WORDS[n % WORDS.len()]))
         .collect();
-    for chunk in names.chunks(256) {
+    // Beside rare trigrams: characters LIKE would take for patterns, and letters to fold.
+    names.extend(["laptop 1041_Ü", "backup 1041%x", "runner 1041\\y"].map(String::from));
+    // The same names in another organization, which no listing of Alice's shows.
+    let bob = person(&store, "bob").await;
+    let everyone = [(&alice, &alice.personal), (&bob, &bob.personal)];
+    let all: Vec<_> = everyone
+        .iter()
+        .flat_map(|(who, org)| names.iter().map(move |name| (*who, *org, name)))
+        .collect();
+    for chunk in all.chunks(256) {
         let mints: Vec<_> = chunk
             .iter()
-            .map(|name| mint(&alice, &alice.personal, name).build())
+            .map(|(who, org, name)| mint(who, org, name).build())
             .collect();
         let stored = futures_util::future::join_all(
             mints.iter().map(|m| store.insert_token(&m.token, m.hash())),
@@ -446,6 +455,10 @@ async fn a_name_filter_finds_the_same_names_through_its_rare_trigrams() {
         "LAPTOP 1041",
         "BACKUP 1041",
         "1041",
+        "1041_ü",
+        "1041%",
+        "1041\\",
+        "1041_",
         "p 104",
         "oy 11",
         "deploy",

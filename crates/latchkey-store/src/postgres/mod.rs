@@ -73,6 +73,9 @@ const GROUP_COMMIT: usize = 256;
 /// tokens, a session idle in its transaction) sends the batch's mints to run alone, so that
 /// it stalls only those that need the row.
 const BATCH_BEGIN: &str = "BEGIN; SET LOCAL lock_timeout = '100ms'";
+/// The most tokens a name filter's rare trigrams may find for the listing to read by their
+/// ids; past it the sample misjudged the needle, and the listing finds them itself.
+const MOST_FOUND: usize = 10_000;
 /// Batches of mints in flight at once, each on a connection of its own. One batch commits
 /// while the next is written; more only split the queue into smaller batches that contend for
 /// the same rows and cores (64 clients minting on 2 cores: 1,500 mints/s with one or two in
@@ -314,10 +317,19 @@ impl PostgresStore {
         else {
             return Ok(None);
         };
-        let (sql, args) = names_holding_sql(&trigrams, &needle.to_lowercase());
+        let (sql, args) = names_holding_sql(
+            &trigrams,
+            &needle.to_lowercase(),
+            query.org.map(Uuid::from),
+            MOST_FOUND + 1,
+        );
         let rows = bind(sqlx::query(AssertSqlSafe(sql)).persistent(false), &args)
             .fetch_all(&self.pool)
             .await?;
+        // The sample misjudged the needle: the listing finds its many tokens itself.
+        if rows.len() > MOST_FOUND {
+            return Ok(None);
+        }
         let ids = rows
             .iter()
             .map(|row| row.try_get(0))
@@ -328,7 +340,7 @@ impl PostgresStore {
 
 /// About [`SAMPLED_NAMES`] stored names, from pages drawn at random: the table's estimated
 /// size sets the share of pages to read, so that a large table is not read whole. A table
-/// never analyzed has no estimate; its first pages are read then.
+/// never analyzed has no estimate; its first pages are read then, up to the limit.
 async fn sample_names(pool: &PgPool) -> Result<TrigramSample> {
     let rows: f32 =
         sqlx::query_scalar("SELECT reltuples FROM pg_class WHERE oid = 'tokens'::regclass")
@@ -340,10 +352,12 @@ async fn sample_names(pool: &PgPool) -> Result<TrigramSample> {
     } else {
         100.0
     };
+    // The limit only guards against a table that outgrew its estimate: cut there, a sample
+    // would hold its first pages' names.
     let names: Vec<String> =
         sqlx::query_scalar("SELECT name_folded FROM tokens TABLESAMPLE SYSTEM ($1) LIMIT $2")
             .bind(percent)
-            .bind(SAMPLED_NAMES as i64)
+            .bind(4 * SAMPLED_NAMES as i64)
             .fetch_all(pool)
             .await?;
     // Read whole, a small table's sample is its size.
