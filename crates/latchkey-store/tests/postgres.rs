@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 
 use conformance::Harness;
-use conformance::support::{Person, join, mint, new_group, now_plus, org, person};
+use conformance::support::{Person, join, mint, names, new_group, now_plus, org, person};
 use latchkey_core::{Role, Secret, SecretFormat};
 use latchkey_store::postgres::{LISTENER_APPLICATION_NAME, redacted};
 use latchkey_store::{Invalidation, PageRequest, PostgresStore, Store, StoreError, TokenQuery};
@@ -411,17 +411,17 @@ async fn a_name_filter_finds_the_same_names_through_its_rare_trigrams() {
         return;
     };
     const WORDS: [&str; 4] = ["Deploy", "laptop", "backup", "runner"];
-    let mut names: Vec<String> = (0..1_200)
+    let mut stored: Vec<String> = (0..1_200)
         .map(|n| format!("{} {n}", WORDS[n % WORDS.len()]))
         .collect();
     // Beside rare trigrams: characters LIKE would take for patterns, and letters to fold.
-    names.extend(["laptop 1041_Ü", "backup 1041%x", "runner 1041\\y"].map(String::from));
+    stored.extend(["laptop 1041_Ü", "backup 1041%x", "runner 1041\\y"].map(String::from));
     // The same names in another organization, which no listing of Alice's shows.
     let bob = person(&store, "bob").await;
     let everyone = [(&alice, &alice.personal), (&bob, &bob.personal)];
     let all: Vec<_> = everyone
         .iter()
-        .flat_map(|(who, org)| names.iter().map(move |name| (*who, *org, name)))
+        .flat_map(|(who, org)| stored.iter().map(move |name| (*who, *org, name)))
         .collect();
     for chunk in all.chunks(256) {
         let mints: Vec<_> = chunk
@@ -465,7 +465,7 @@ async fn a_name_filter_finds_the_same_names_through_its_rare_trigrams() {
         "zq9",
     ] {
         let folded = needle.to_lowercase();
-        let mut expected: Vec<&str> = names
+        let mut expected: Vec<&str> = stored
             .iter()
             .map(String::as_str)
             .filter(|name| name.to_lowercase().contains(&folded))
@@ -480,12 +480,7 @@ async fn a_name_filter_finds_the_same_names_through_its_rare_trigrams() {
             per_page: 1_000,
         };
         let page = store.list_tokens(&query).await.expect("a numbered page");
-        let listed: Vec<String> = page
-            .tokens
-            .iter()
-            .map(|v| v.token.name.to_string())
-            .collect();
-        assert_eq!(listed, expected, "{needle}: numbered page");
+        assert_eq!(names(&page), expected, "{needle}: numbered page");
         assert_eq!(page.total, Some(expected.len() as u64), "{needle}: total");
 
         let mut walked = Vec::new();
@@ -493,7 +488,7 @@ async fn a_name_filter_finds_the_same_names_through_its_rare_trigrams() {
         loop {
             query.page = PageRequest::After { cursor, limit: 7 };
             let page = store.list_tokens(&query).await.expect("a cursor page");
-            walked.extend(page.tokens.iter().map(|v| v.token.name.to_string()));
+            walked.extend(names(&page));
             match page.next_cursor {
                 Some(next) => cursor = Some(next),
                 None => break,

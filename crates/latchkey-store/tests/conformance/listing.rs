@@ -11,7 +11,8 @@ use latchkey_core::{
 use latchkey_store::{Cursor, PageRequest, SortField, Store, TokenPage, TokenQuery, TokenSort};
 
 use super::support::{
-    Minted, NOW, Person, everything, ids, join, mint, new_group, now, now_plus, org, person, view,
+    Minted, NOW, Person, everything, ids, join, mint, names, new_group, now, now_plus, org, person,
+    view,
 };
 
 /// Where a fixture token is minted.
@@ -415,11 +416,7 @@ pub async fn name_contains_is_partial_case_insensitive_and_literal(store: &dyn S
         let mut query = everything();
         query.name_contains = Some(needle.to_owned());
         query.sort = "name".parse().expect("a sort");
-        let page = store.list_tokens(&query).await.expect("list tokens");
-        page.tokens
-            .iter()
-            .map(|view| view.token.name.to_string())
-            .collect()
+        names(&store.list_tokens(&query).await.expect("list tokens"))
     };
     let expect = |names: &[&str]| names.iter().map(|n| (*n).to_owned()).collect::<Vec<_>>();
 
@@ -944,12 +941,7 @@ pub async fn name_contains_folds_unicode_case(store: &dyn Store) {
     ] {
         query.name_contains = Some(needle.to_owned());
         let page = store.list_tokens(&query).await.expect("list tokens");
-        let names: Vec<String> = page
-            .tokens
-            .iter()
-            .map(|v| v.token.name.to_string())
-            .collect();
-        assert_eq!(names, expected, "needle {needle:?}");
+        assert_eq!(names(&page), expected, "needle {needle:?}");
         assert_eq!(page.total, Some(expected.len() as u64));
     }
 }

@@ -346,6 +346,14 @@ pub fn assert_not_found<T: Debug>(result: Result<T, StoreError>) {
 }
 
 /// A query for every token, on one numbered page large enough for any test.
+/// The names of a page's tokens, in its order.
+pub fn names(page: &TokenPage) -> Vec<String> {
+    page.tokens
+        .iter()
+        .map(|view| view.token.name.to_string())
+        .collect()
+}
+
 pub fn everything() -> TokenQuery {
     let mut query = TokenQuery::new(now());
     query.page = PageRequest::Numbered {
