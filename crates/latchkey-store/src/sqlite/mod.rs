@@ -1268,7 +1268,10 @@ impl Store for SqliteStore {
     }
 
     async fn list_tokens(&self, query: &TokenQuery) -> Result<TokenPage> {
-        let few_names = (query.name_contains.as_ref()).map(|needle| self.few_names_hold(needle));
+        let few_names = query
+            .name_contains
+            .as_ref()
+            .map(|needle| self.few_names_hold(needle));
         let query = query.clone();
         let work = move |conn: &Connection| list_tokens(conn, &query);
         match few_names {
@@ -1277,7 +1280,7 @@ impl Store for SqliteStore {
             // counts nor interrupts (and an FTS5 table interrupted inside one may fail the
             // next read of its connection): a name filter is never run within a budget. One
             // that holds a rare trigram reads few names, on the async thread: sent off it, a
-            // rare name's page had a p99 of 2.9-3.1 ms at four connections, against 1.7-1.9 ms
+            // rare name's page had a p99 of 3.0-3.9 ms at four connections, against 1.7-2.0 ms
             // on it (BENCHMARKS.md). Any other may read every name, off the async threads.
             Some(true) => self.point_read(work).await,
             Some(false) => self.read_off_thread(work).await,
