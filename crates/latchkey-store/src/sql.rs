@@ -143,10 +143,10 @@ impl Dialect {
 
 /// PostgreSQL's statement finding at most `most` tokens (of `org`, if given) whose folded names
 /// hold `needle` (folded, with no NUL), through the trigram index's lists of `trigrams` alone
-/// (see `crate::trigrams`), and its arguments. The rows found are checked for the whole needle with `strpos`, no operator
-/// the index takes. A listing then reads these ids ([`Listing::new`]): this statement is
-/// planned for its values, as a name's must be, and is one table's, quick to plan, where the
-/// page's joins keep one plan.
+/// (see `crate::trigrams`), and its arguments. The rows found are checked for the whole needle
+/// with `strpos`, no operator the index takes. A listing then reads these ids
+/// ([`Listing::new`]): this statement is planned for its values, as a name's must be, and is
+/// one table's, quick to plan, where the page's joins keep one plan.
 pub(crate) fn names_holding_sql(
     trigrams: &[String],
     needle: &str,
