@@ -296,30 +296,31 @@ impl PostgresStore {
     /// The trigrams of a name filter's `needle` that the trigram index looks up, rarest first,
     /// where not all of them (see [`crate::trigrams`]).
     pub fn trigrams_looked_up(&self, needle: &str) -> Option<Vec<String>> {
+        self.name_sample().selective(&needle.to_lowercase())
+    }
+
+    /// The current sample of names, taken again in the background once it has aged.
+    fn name_sample(&self) -> Arc<TrigramSample> {
         let pool = self.pool.clone();
-        let sample = self
-            .names
-            .current(|| async move { sample_names(&pool).await });
-        sample.selective(&needle.to_lowercase())
+        self.names
+            .current(|| async move { sample_names(&pool).await })
     }
 
     /// The tokens whose names hold the needle of `query`'s name filter, found through its
     /// rare trigrams (see [`crate::trigrams`]); `None` where the listing should find them
     /// itself, through all of them.
     async fn names_holding(&self, query: &TokenQuery) -> Result<Option<Vec<Uuid>>> {
-        let Some(needle) = query.name_contains.as_ref() else {
+        // A NUL matches nothing, and PostgreSQL takes no text holding one (see the listing).
+        let Some(needle) = query.name_contains.as_ref().filter(|n| !n.contains('\0')) else {
             return Ok(None);
         };
-        // A NUL matches nothing, and PostgreSQL takes no text holding one (see the listing).
-        let Some(trigrams) = self
-            .trigrams_looked_up(needle)
-            .filter(|_| !needle.contains('\0'))
-        else {
+        let folded = needle.to_lowercase();
+        let Some(trigrams) = self.name_sample().selective(&folded) else {
             return Ok(None);
         };
         let (sql, args) = names_holding_sql(
             &trigrams,
-            &needle.to_lowercase(),
+            &folded,
             query.org.map(Uuid::from),
             MOST_FOUND + 1,
         );
