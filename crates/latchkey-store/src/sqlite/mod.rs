@@ -39,6 +39,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0006_group_counts.sql"),
     include_str!("../../migrations/sqlite/0007_token_marks.sql"),
     include_str!("../../migrations/sqlite/0008_parents_without_rowid.sql"),
+    include_str!("../../migrations/sqlite/0009_token_marks_first.sql"),
 ];
 
 const READERS: usize = 4;
