@@ -1,11 +1,12 @@
 -- 0007's mint trigger, its second statement changed: an organization's first token makes its
 -- first mark, and that is now asked of the tokens (is there another of this organization?)
--- rather than of the marks (are there none yet?). Every organization with a token has a mark
--- (0007 made one for each, this statement one for each new one, and neither tokens nor marks
--- are ever deleted), so the answer is the same. An INSERT whose SELECT reads the table it
--- writes copies the rows it selects into a temporary table first, opened at every run even
--- when it selects nothing: at every mint, a few microseconds of the store's group commit
--- (BENCHMARKS.md). The other statements are 0007's.
+-- rather than of the marks (are there none yet?). The answer is the same: an organization has
+-- a mark exactly when it has a token, since 0007 made one for each organization with tokens,
+-- this statement makes one at each organization's first token, marks are made from tokens
+-- alone, and tokens never change organization, nor are tokens or marks ever deleted. An
+-- INSERT whose SELECT reads the table it writes copies the rows it selects into a temporary
+-- table first, opened at every run even when it selects nothing: a few microseconds of the
+-- writer's time a mint (BENCHMARKS.md). The other statements are 0007's.
 DROP TRIGGER token_marks_mint;
 
 CREATE TRIGGER token_marks_mint AFTER INSERT ON tokens
