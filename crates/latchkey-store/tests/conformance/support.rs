@@ -345,7 +345,6 @@ pub fn assert_not_found<T: Debug>(result: Result<T, StoreError>) {
     );
 }
 
-/// A query for every token, on one numbered page large enough for any test.
 /// The names of a page's tokens, in its order.
 pub fn names(page: &TokenPage) -> Vec<String> {
     page.tokens
@@ -354,6 +353,7 @@ pub fn names(page: &TokenPage) -> Vec<String> {
         .collect()
 }
 
+/// A query for every token, on one numbered page large enough for any test.
 pub fn everything() -> TokenQuery {
     let mut query = TokenQuery::new(now());
     query.page = PageRequest::Numbered {
