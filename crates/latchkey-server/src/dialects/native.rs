@@ -2,8 +2,8 @@
 //! groups, cursors, more filters, verify, self), and the accounts the operator manages.
 
 use axum::Json;
-use axum::http::StatusCode;
 use axum::http::header::CONTENT_TYPE;
+use axum::http::{HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use latchkey_core::{
     Account, AccountKind, CoreError, Email, ScopeCatalog, Slug, Timestamp, TokenId, TokenName,
@@ -660,11 +660,16 @@ async fn verify_token(
         token: verification.view().map(|view| TokenBody::new(view, now)),
         role: verification.role.map(|role| role.as_str()),
     };
-    // What `Json` does, into a buffer an answer fits in: `Json`'s starts at 128 bytes and an
-    // answer with a token (about 550) grew it three times, a copy each (BENCHMARKS.md).
+    // Rendered as `Json` renders it, into a buffer sized for an answer with a token: `Json`'s
+    // starts at 128 bytes and grew two or three times for each answer (450-550 bytes), a copy
+    // each time (BENCHMARKS.md).
     let mut rendered = Vec::with_capacity(VERIFIED_CAPACITY);
     Ok(match serde_json::to_writer(&mut rendered, &body) {
-        Ok(()) => ([(CONTENT_TYPE, APPLICATION_JSON)], rendered).into_response(),
+        Ok(()) => (
+            [(CONTENT_TYPE, HeaderValue::from_static("application/json"))],
+            rendered,
+        )
+            .into_response(),
         // It cannot fail; if it did, `Json` would answer as it answers any failure.
         Err(_) => Json(body).into_response(),
     })
@@ -672,8 +677,6 @@ async fn verify_token(
 
 /// Room for a verification's answer: a token with a long name, an email and a few scopes.
 const VERIFIED_CAPACITY: usize = 1024;
-const APPLICATION_JSON: axum::http::HeaderValue =
-    axum::http::HeaderValue::from_static("application/json");
 
 /// The scopes this server knows, and its presets.
 #[derive(Serialize, ToSchema)]
