@@ -4,10 +4,10 @@
 
 mod rows;
 
-use std::collections::VecDeque;
+use std::collections::{HashSet, VecDeque};
 use std::path::Path;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, MutexGuard, TryLockError, mpsc as std_mpsc};
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard, TryLockError, mpsc as std_mpsc};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -43,6 +43,8 @@ const MIGRATIONS: &[&str] = &[
 ];
 
 const READERS: usize = 4;
+/// Statements the writer keeps prepared: more than it has.
+const WRITER_STATEMENTS: usize = 64;
 /// Writes that share one commit at most: enough to turn a queue of small mints into one fsync,
 /// few enough that the first of them does not wait long behind the rest.
 const GROUP_COMMIT: usize = 256;
@@ -69,7 +71,16 @@ struct Inner {
 /// What the writer thread is given.
 enum Job {
     Write(Write),
+    Mint(Box<Mint>),
     Flush(Flush),
+}
+
+/// A token to store, and where to tell what became of it. The writer stores the mints it
+/// commits together in a few statements (see [`insert_mints`]).
+struct Mint {
+    token: Token,
+    hash: SecretHash,
+    reply: oneshot::Sender<Result<()>>,
 }
 
 /// A write waiting for the writer thread: it runs inside a shared transaction and hands back
@@ -161,6 +172,9 @@ impl SqliteStore {
     pub fn open(path: impl AsRef<Path>) -> Result<Self> {
         let path = path.as_ref();
         let mut writer = open_connection(path, WRITER_CACHE_KIB)?;
+        // Every write's statements stay prepared, the mints' eight among them; rusqlite keeps
+        // sixteen by default.
+        writer.set_prepared_statement_cache_capacity(WRITER_STATEMENTS);
         migrate(&mut writer)?;
         optimize(&writer)?;
         let names = NameSamples::new(sample_names(&writer)?);
@@ -341,10 +355,11 @@ impl Drop for StepBudget<'_> {
     }
 }
 
-/// The writes and stamps the writer has taken from its queue and not yet written.
+/// The writes, mints and stamps the writer has taken from its queue and not yet written.
 #[derive(Default)]
 struct Pending {
     writes: VecDeque<Write>,
+    mints: VecDeque<Mint>,
     flushes: VecDeque<Flush>,
 }
 
@@ -352,8 +367,14 @@ impl Pending {
     fn add(&mut self, job: Job) {
         match job {
             Job::Write(write) => self.writes.push_back(write),
+            Job::Mint(mint) => self.mints.push_back(*mint),
             Job::Flush(flush) => self.flushes.push_back(flush),
         }
+    }
+
+    /// Whether writes or mints wait.
+    fn has_writes(&self) -> bool {
+        !self.writes.is_empty() || !self.mints.is_empty()
     }
 
     fn take_queued(&mut self, queue: &std_mpsc::Receiver<Job>) {
@@ -363,7 +384,7 @@ impl Pending {
     }
 
     fn is_empty(&self) -> bool {
-        self.writes.is_empty() && self.flushes.is_empty()
+        !self.has_writes() && self.flushes.is_empty()
     }
 }
 
@@ -469,9 +490,14 @@ fn run_writer(
                 tracing::warn!(%error, "could not refresh SQLite's statistics");
             }
         }
-        if !pending.writes.is_empty() {
-            let count = pending.writes.len().min(GROUP_COMMIT);
-            write_batch(&mut conn, pending.writes.drain(..count).collect());
+        if pending.has_writes() {
+            let writes = pending.writes.len().min(GROUP_COMMIT);
+            let mints = pending.mints.len().min(GROUP_COMMIT - writes);
+            write_batch(
+                &mut conn,
+                pending.writes.drain(..writes).collect(),
+                pending.mints.drain(..mints).collect(),
+            );
             // One waiting word is enough: the checkpointer copies whatever the log holds then.
             let _ = commits.try_send(());
         }
@@ -483,15 +509,19 @@ fn run_writer(
     }
 }
 
-/// Runs each write of `batch` in its own savepoint of one IMMEDIATE transaction, commits once,
-/// then answers them all. A failed write is answered with its own error, whatever the commit
-/// of the others does. Before the commit it indexes the names of the tokens the batch stored
-/// (see `0002_listing_indexes.sql`).
-fn write_batch(conn: &mut Connection, mut batch: Vec<Write>) {
+/// Runs each write of `batch` in its own savepoint of one IMMEDIATE transaction, then stores
+/// the `mints` together (see [`insert_mints`]), commits once, then answers them all. A failed
+/// write or mint is answered with its own error, whatever the commit of the others does. Before
+/// the commit it indexes the names of the tokens the batch stored (see
+/// `0002_listing_indexes.sql`).
+fn write_batch(conn: &mut Connection, mut batch: Vec<Write>, mut mints: Vec<Mint>) {
+    // A caller that went away before its turn gets no token it could never have been shown.
+    mints.retain(|mint| !mint.reply.is_closed());
     let mut replies = Vec::with_capacity(batch.len());
+    let mut minted = Vec::new();
     // A savepoint makes SQLite copy every page a write changes before it changes it, so a
     // write alone in its transaction runs without one: its failure rolls back everything.
-    let shared = batch.len() > 1;
+    let shared = batch.len() + mints.len() > 1;
     let committed = (|| -> Result<(), rusqlite::Error> {
         let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let last_token: i64 = tx
@@ -514,6 +544,7 @@ fn write_batch(conn: &mut Connection, mut batch: Vec<Write>) {
                 (false, true) => {}
             }
         }
+        minted = insert_mints(&tx, &mints)?;
         // New tokens take rowids above every earlier one (none is ever deleted).
         tx.prepare_cached(
             "INSERT INTO tokens_name_trigrams (name_folded, token_id)
@@ -528,6 +559,13 @@ fn write_batch(conn: &mut Connection, mut batch: Vec<Write>) {
     let committed = committed.map_err(|error| error.to_string());
     for reply in replies {
         reply(committed.clone());
+    }
+    // Mints never reached (the transaction failed before them) are told why.
+    minted.resize_with(mints.len(), || Ok(()));
+    for (mint, outcome) in mints.into_iter().zip(minted) {
+        let outcome = outcome.and_then(|()| committed.clone().map_err(StoreError::Backend));
+        // A caller that stopped waiting has nobody to tell.
+        let _ = mint.reply.send(outcome);
     }
 }
 
@@ -549,7 +587,7 @@ fn write_stamps(conn: &mut Connection, pending: &mut Pending, queue: &std_mpsc::
                 flush.written = end;
                 let finished = end == flush.stamps.len();
                 pending.take_queued(queue);
-                if finished || !pending.writes.is_empty() {
+                if finished || pending.has_writes() {
                     break;
                 }
             }
@@ -1219,8 +1257,13 @@ impl Store for SqliteStore {
     }
 
     async fn insert_token(&self, token: &Token, hash: SecretHash) -> Result<()> {
-        let token = token.clone();
-        self.write(move |tx| insert_token(tx, &token, hash)).await
+        let (reply, answered) = oneshot::channel();
+        let mint = Mint {
+            token: token.clone(),
+            hash,
+            reply,
+        };
+        self.send(Job::Mint(Box::new(mint)), answered).await
     }
 
     async fn insert_tokens(&self, tokens: Vec<(Token, SecretHash)>) -> Result<()> {
@@ -1408,13 +1451,10 @@ impl Store for SqliteStore {
     }
 }
 
-fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result<()> {
-    let (account_wide, group) = match token.reach {
-        latchkey_core::Reach::Account => (true, None),
-        latchkey_core::Reach::Organization => (false, None),
-        latchkey_core::Reach::Group(group) => (false, Some(id(group))),
-    };
-    // The writer runs one transaction at a time, so what is checked here still holds at commit.
+/// Checks what a token needs before it is stored: its organization, its owner, the owner's
+/// membership there, its group. The writer runs one transaction at a time, so what is checked
+/// here still holds at commit.
+fn check_token(tx: &Transaction<'_>, token: &Token) -> Result<()> {
     tx.prepare_cached("SELECT 1 FROM organizations WHERE id = ?1 AND deleted_at IS NULL")?
         .query_row([id(token.org)], |_| Ok(()))
         .optional()?
@@ -1427,45 +1467,200 @@ fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result
     if !owner_is_root && current_role(tx, token.org, token.owner)?.is_none() {
         return Err(StoreError::NotFound(NOT_A_MEMBER.to_owned()));
     }
-    if let Some(group) = group {
+    if let latchkey_core::Reach::Group(group) = token.reach {
         tx.prepare_cached(
             "SELECT 1 FROM groups WHERE id = ?1 AND org_id = ?2 AND deleted_at IS NULL",
         )?
-        .query_row([group, id(token.org)], |_| Ok(()))
+        .query_row([id(group), id(token.org)], |_| Ok(()))
         .optional()?
         .ok_or_else(|| StoreError::NotFound(NO_GROUP.to_owned()))?;
     }
-    tx.prepare_cached(
-        "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide, group_id, name,
-                             scopes, token_type, created_at, expires_at, last_used_at, revoked_at,
-                             name_folded)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-    )?
-    .execute(params![
-        id(token.id),
-        hash.0,
-        token.hint,
-        id(token.owner),
-        id(token.created_by),
-        id(token.org),
-        account_wide,
-        group,
-        token.name.as_str(),
-        token.scopes.to_stored(),
-        token.token_type.as_str(),
-        token.created_at.unix(),
-        token.expires_at.map_or(NEVER, Timestamp::unix),
-        token.last_used_at.map_or(UNUSED, Timestamp::unix),
-        token.revoked_at.map(Timestamp::unix),
-        token.name.as_str().to_lowercase(),
-    ])
-    .map_err(conflict_on_unique(|| {
-        format!("a live token named '{}' already exists for this account", token.name)
-    }))?;
-    let mut scope_stmt =
-        tx.prepare_cached("INSERT INTO token_scopes (scope, token_id) VALUES (?1, ?2)")?;
-    for scope in token.scopes.iter() {
-        scope_stmt.execute(params![scope.as_str(), id(token.id)])?;
+    Ok(())
+}
+
+fn name_taken(token: &Token) -> StoreError {
+    StoreError::Conflict(format!(
+        "a live token named '{}' already exists for this account",
+        token.name
+    ))
+}
+
+/// Checks and stores one token in a statement a table.
+fn insert_token(tx: &Transaction<'_>, token: &Token, hash: SecretHash) -> Result<()> {
+    check_token(tx, token)?;
+    insert_rows(tx, &[(token, hash)]).map_err(|error| {
+        if is_unique_violation(&error) {
+            name_taken(token)
+        } else {
+            error.into()
+        }
+    })
+}
+
+/// Stores the mints of one commit and tells what became of each, in order; an error of the
+/// transaction itself fails them all. Each is checked as [`insert_token`] does, and its name
+/// among the batch's too (the first of two live tokens of one owner and name wins); those that
+/// pass are stored together, a few statements a table (see [`ROW_CHUNKS`]). A statement keeps
+/// a copy of each page it changes until it ends, to undo itself: with a statement a mint, the
+/// pages every mint of the batch changes (the ends of the indexes in creation order, the
+/// counters, the marks) were copied again for each, 28% of a mint's instructions
+/// (BENCHMARKS.md). Should the rows be refused anyway (by a rule the checks do not foresee, a
+/// secret's hash stored twice), the mints are stored again one by one, each in a savepoint of
+/// its own, so that a failure stays its own.
+fn insert_mints(tx: &Transaction<'_>, mints: &[Mint]) -> rusqlite::Result<Vec<Result<()>>> {
+    let mut names = HashSet::new();
+    let mut outcomes: Vec<Result<()>> = mints
+        .iter()
+        .map(|mint| {
+            let token = &mint.token;
+            check_token(tx, token)?;
+            let live = token.revoked_at.is_none();
+            if live && (!names.insert((token.owner, token.name.as_str())) || live_name(tx, token)?)
+            {
+                return Err(name_taken(token));
+            }
+            Ok(())
+        })
+        .collect();
+    let passed: Vec<usize> = (0..mints.len()).filter(|&i| outcomes[i].is_ok()).collect();
+    if passed.is_empty() {
+        return Ok(outcomes);
+    }
+    let rows: Vec<_> = passed
+        .iter()
+        .map(|&i| (&mints[i].token, mints[i].hash))
+        .collect();
+    tx.execute_batch("SAVEPOINT mints")?;
+    if insert_rows(tx, &rows).is_ok() {
+        tx.execute_batch("RELEASE mints")?;
+        return Ok(outcomes);
+    }
+    tx.execute_batch("ROLLBACK TO mints; RELEASE mints")?;
+    for (i, row) in passed.into_iter().zip(rows) {
+        tx.execute_batch("SAVEPOINT mint")?;
+        let stored = insert_rows(tx, &[row]);
+        tx.execute_batch(match stored {
+            Ok(()) => "RELEASE mint",
+            Err(_) => "ROLLBACK TO mint; RELEASE mint",
+        })?;
+        outcomes[i] = stored.map_err(conflict_on_unique(|| {
+            "a token with this id or secret already exists".to_owned()
+        }));
+    }
+    Ok(outcomes)
+}
+
+/// Whether the owner of `token` holds a live token of its name.
+fn live_name(tx: &Transaction<'_>, token: &Token) -> Result<bool> {
+    Ok(tx
+        .prepare_cached(
+            "SELECT 1 FROM tokens WHERE owner_id = ?1 AND name = ?2 AND revoked_at IS NULL",
+        )?
+        .query_row(params![id(token.owner), token.name.as_str()], |_| Ok(()))
+        .optional()?
+        .is_some())
+}
+
+/// How many rows the statements that insert many hold, largest first: rows go in 64 at a
+/// time, the rest in at most nine smaller statements (each copies again the pages it shares
+/// with the others), and the writer keeps the eight (two tables) prepared.
+const ROW_CHUNKS: [usize; 4] = [64, 16, 4, 1];
+
+/// `rows` in chunks of [`ROW_CHUNKS`]' sizes, each with its size's place there.
+fn row_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = (usize, &[T])> {
+    std::iter::from_fn(move || {
+        let (place, &size) = ROW_CHUNKS
+            .iter()
+            .enumerate()
+            .find(|(_, size)| **size <= rows.len())?;
+        let (chunk, rest) = rows.split_at(size);
+        rows = rest;
+        Some((place, chunk))
+    })
+}
+
+/// `head` followed by `VALUES` and `rows` rows of `columns` parameters.
+fn values_sql(head: &str, columns: usize, rows: usize) -> String {
+    let row = format!("({})", vec!["?"; columns].join(", "));
+    format!("{head} VALUES {}", vec![row; rows].join(", "))
+}
+
+const TOKEN_COLUMNS: usize = 16;
+
+/// The statements inserting tokens, one for each of [`ROW_CHUNKS`]' sizes.
+static TOKEN_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ROW_CHUNKS
+        .iter()
+        .map(|&rows| {
+            values_sql(
+                "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide,
+                                     group_id, name, scopes, token_type, created_at, expires_at,
+                                     last_used_at, revoked_at, name_folded)",
+                TOKEN_COLUMNS,
+                rows,
+            )
+        })
+        .collect()
+});
+
+/// The statements inserting scopes, one for each of [`ROW_CHUNKS`]' sizes.
+static SCOPE_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
+    ROW_CHUNKS
+        .iter()
+        .map(|&rows| values_sql("INSERT INTO token_scopes (scope, token_id)", 2, rows))
+        .collect()
+});
+
+/// Inserts tokens and their scopes, unchecked, a few statements a table.
+fn insert_rows(tx: &Transaction<'_>, rows: &[(&Token, SecretHash)]) -> rusqlite::Result<()> {
+    for (place, chunk) in row_chunks(rows) {
+        let mut insert = tx.prepare_cached(&TOKEN_INSERTS[place])?;
+        for (row, (token, hash)) in chunk.iter().enumerate() {
+            let (account_wide, group) = match token.reach {
+                latchkey_core::Reach::Account => (true, None),
+                latchkey_core::Reach::Organization => (false, None),
+                latchkey_core::Reach::Group(group) => (false, Some(id(group))),
+            };
+            let columns = params![
+                id(token.id),
+                hash.0,
+                token.hint,
+                id(token.owner),
+                id(token.created_by),
+                id(token.org),
+                account_wide,
+                group,
+                token.name.as_str(),
+                token.scopes.to_stored(),
+                token.token_type.as_str(),
+                token.created_at.unix(),
+                token.expires_at.map_or(NEVER, Timestamp::unix),
+                token.last_used_at.map_or(UNUSED, Timestamp::unix),
+                token.revoked_at.map(Timestamp::unix),
+                token.name.as_str().to_lowercase(),
+            ];
+            for (column, value) in columns.iter().enumerate() {
+                insert.raw_bind_parameter(row * TOKEN_COLUMNS + column + 1, value)?;
+            }
+        }
+        insert.raw_execute()?;
+    }
+    let scopes: Vec<(&str, Uuid)> = rows
+        .iter()
+        .flat_map(|(token, _)| {
+            token
+                .scopes
+                .iter()
+                .map(|scope| (scope.as_str(), id(token.id)))
+        })
+        .collect();
+    for (place, chunk) in row_chunks(&scopes) {
+        let mut insert = tx.prepare_cached(&SCOPE_INSERTS[place])?;
+        for (row, (scope, token)) in chunk.iter().enumerate() {
+            insert.raw_bind_parameter(2 * row + 1, scope)?;
+            insert.raw_bind_parameter(2 * row + 2, token)?;
+        }
+        insert.raw_execute()?;
     }
     Ok(())
 }

@@ -442,8 +442,9 @@ pub async fn a_token_needs_its_org_group_and_owners_membership(store: &dyn Store
 }
 
 /// Many writes at once (which a store may commit together): each one that fails, on a name
-/// already taken or on something it needs that is missing, leaves nothing, and every other
-/// one is stored whole, its scopes and the organization's total with it.
+/// already taken, on a secret's hash already stored or on something it needs that is missing,
+/// leaves nothing, and every other one is stored whole, its scopes and the organization's total
+/// with it.
 pub async fn concurrent_writes_fail_or_succeed_each_on_its_own(store: &dyn Store) {
     let alice = person(store, "alice").await;
     let bob = person(store, "bob").await;
@@ -508,6 +509,36 @@ pub async fn concurrent_writes_fail_or_succeed_each_on_its_own(store: &dyn Store
     with_scope.sort();
     assert_eq!(with_scope.len(), 16);
     assert_eq!(ids(&store.list_tokens(&query).await.unwrap()), with_scope);
+
+    // Then mints among which two tokens are given one secret's hash, a rule no check before the
+    // insert sees: the store refuses the one, not the others.
+    let twins: Vec<_> = (0..8)
+        .map(|i| mint(&bob, &bob.personal, &format!("twin {i}")).build())
+        .collect();
+    let twinned = futures_util::future::join_all(twins.iter().enumerate().map(|(i, m)| {
+        let hash = if i == 7 { twins[0].hash() } else { m.hash() };
+        store.insert_token(&m.token, hash)
+    }))
+    .await;
+    for (stored, result) in twins[1..7].iter().zip(&twinned[1..7]) {
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(view(store, stored.id()).await.token, stored.token);
+    }
+    let (winner, loser) = match (&twinned[0], &twinned[7]) {
+        (Ok(()), Err(StoreError::Conflict(_))) => (&twins[0], &twins[7]),
+        (Err(StoreError::Conflict(_)), Ok(())) => (&twins[7], &twins[0]),
+        other => panic!("one of two mints of one hash wins, the other conflicts: {other:?}"),
+    };
+    assert_eq!(view(store, winner.id()).await.token, winner.token);
+    assert_eq!(
+        store
+            .credential(twins[0].hash())
+            .await
+            .unwrap()
+            .map(|found| found.token.id),
+        Some(winner.id())
+    );
+    assert_eq!(store.token(loser.id()).await.unwrap(), None);
 }
 
 /// A bulk insert stores every token, or, when one is refused, none of them.
