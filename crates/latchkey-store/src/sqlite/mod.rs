@@ -75,7 +75,9 @@ enum Job {
     Flush(Flush),
 }
 
-/// A write or a mint, queued for the writer, which commits them in the order they came.
+/// A write or a mint, queued for the writer. Commits take them in the order they came; within
+/// one, its writes go first, then its mints (none of them is answered before the commit, so
+/// none was waiting on another).
 enum Queued {
     Write(Write),
     Mint(Box<Mint>),
