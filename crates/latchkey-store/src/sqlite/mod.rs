@@ -15,8 +15,10 @@ use latchkey_core::{
     Account, AccountId, Group, GroupId, Member, OrgId, Organization, Role, SecretHash, Slug,
     Timestamp, Token, TokenId, TokenName, TokenView,
 };
-use rusqlite::types::Value;
-use rusqlite::{Connection, OptionalExtension, Transaction, TransactionBehavior, params};
+use rusqlite::types::{ToSql, Value};
+use rusqlite::{
+    Connection, OptionalExtension, Statement, Transaction, TransactionBehavior, params,
+};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
@@ -1587,72 +1589,99 @@ fn row_chunks<T>(mut rows: &[T]) -> impl Iterator<Item = (usize, &[T])> {
     })
 }
 
-/// `head` followed by `VALUES` and `rows` rows of `columns` parameters.
-fn values_sql(head: &str, columns: usize, rows: usize) -> String {
+/// One `INSERT` for each of [`ROW_CHUNKS`]' sizes: `head`, then `VALUES` and that many rows
+/// of `columns` parameters.
+fn chunked_inserts(head: &str, columns: usize) -> Vec<String> {
     let row = format!("({})", vec!["?"; columns].join(", "));
-    format!("{head} VALUES {}", vec![row; rows].join(", "))
+    ROW_CHUNKS
+        .iter()
+        .map(|&rows| format!("{head} VALUES {}", vec![row.as_str(); rows].join(", ")))
+        .collect()
 }
 
 const TOKEN_COLUMNS: usize = 16;
+const SCOPE_COLUMNS: usize = 2;
 
-/// The statements inserting tokens, one for each of [`ROW_CHUNKS`]' sizes.
 static TOKEN_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    ROW_CHUNKS
-        .iter()
-        .map(|&rows| {
-            values_sql(
-                "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide,
-                                     group_id, name, scopes, token_type, created_at, expires_at,
-                                     last_used_at, revoked_at, name_folded)",
-                TOKEN_COLUMNS,
-                rows,
-            )
-        })
-        .collect()
+    chunked_inserts(
+        "INSERT INTO tokens (id, hash, hint, owner_id, created_by, org_id, account_wide, group_id,
+                             name, scopes, token_type, created_at, expires_at, last_used_at,
+                             revoked_at, name_folded)",
+        TOKEN_COLUMNS,
+    )
 });
 
-/// The statements inserting scopes, one for each of [`ROW_CHUNKS`]' sizes.
-static SCOPE_INSERTS: LazyLock<Vec<String>> = LazyLock::new(|| {
-    ROW_CHUNKS
-        .iter()
-        .map(|&rows| values_sql("INSERT INTO token_scopes (scope, token_id)", 2, rows))
-        .collect()
-});
+static SCOPE_INSERTS: LazyLock<Vec<String>> =
+    LazyLock::new(|| chunked_inserts("INSERT INTO token_scopes (scope, token_id)", SCOPE_COLUMNS));
+
+/// Inserts `rows` with `inserts` (from [`chunked_inserts`]): `bind` binds a row's `columns`
+/// values to the statement's parameters from the one it is given (see [`bind_from`]).
+fn insert_chunked<T>(
+    tx: &Transaction<'_>,
+    inserts: &[String],
+    columns: usize,
+    rows: &[T],
+    bind: impl Fn(&mut Statement<'_>, usize, &T) -> rusqlite::Result<()>,
+) -> rusqlite::Result<()> {
+    for (place, chunk) in row_chunks(rows) {
+        let mut insert = tx.prepare_cached(&inserts[place])?;
+        for (row, value) in chunk.iter().enumerate() {
+            bind(&mut insert, row * columns + 1, value)?;
+        }
+        insert.raw_execute()?;
+    }
+    Ok(())
+}
+
+/// Binds `values` to the parameters of `statement`, from the `first` (counted from 1) on.
+fn bind_from(
+    statement: &mut Statement<'_>,
+    first: usize,
+    values: &[&dyn ToSql],
+) -> rusqlite::Result<()> {
+    for (offset, value) in values.iter().enumerate() {
+        statement.raw_bind_parameter(first + offset, value)?;
+    }
+    Ok(())
+}
 
 /// Inserts tokens and their scopes, unchecked, a few statements a table.
 fn insert_rows(tx: &Transaction<'_>, rows: &[(&Token, SecretHash)]) -> rusqlite::Result<()> {
-    for (place, chunk) in row_chunks(rows) {
-        let mut insert = tx.prepare_cached(&TOKEN_INSERTS[place])?;
-        for (row, (token, hash)) in chunk.iter().enumerate() {
+    insert_chunked(
+        tx,
+        &TOKEN_INSERTS,
+        TOKEN_COLUMNS,
+        rows,
+        |insert, first, (token, hash)| {
             let (account_wide, group) = match token.reach {
                 latchkey_core::Reach::Account => (true, None),
                 latchkey_core::Reach::Organization => (false, None),
                 latchkey_core::Reach::Group(group) => (false, Some(id(group))),
             };
-            let columns = params![
-                id(token.id),
-                hash.0,
-                token.hint,
-                id(token.owner),
-                id(token.created_by),
-                id(token.org),
-                account_wide,
-                group,
-                token.name.as_str(),
-                token.scopes.to_stored(),
-                token.token_type.as_str(),
-                token.created_at.unix(),
-                token.expires_at.map_or(NEVER, Timestamp::unix),
-                token.last_used_at.map_or(UNUSED, Timestamp::unix),
-                token.revoked_at.map(Timestamp::unix),
-                token.name.as_str().to_lowercase(),
-            ];
-            for (column, value) in columns.iter().enumerate() {
-                insert.raw_bind_parameter(row * TOKEN_COLUMNS + column + 1, value)?;
-            }
-        }
-        insert.raw_execute()?;
-    }
+            bind_from(
+                insert,
+                first,
+                params![
+                    id(token.id),
+                    hash.0,
+                    token.hint,
+                    id(token.owner),
+                    id(token.created_by),
+                    id(token.org),
+                    account_wide,
+                    group,
+                    token.name.as_str(),
+                    token.scopes.to_stored(),
+                    token.token_type.as_str(),
+                    token.created_at.unix(),
+                    token.expires_at.map_or(NEVER, Timestamp::unix),
+                    token.last_used_at.map_or(UNUSED, Timestamp::unix),
+                    token.revoked_at.map(Timestamp::unix),
+                    token.name.as_str().to_lowercase(),
+                ],
+            )
+        },
+    )?;
     let scopes: Vec<(&str, Uuid)> = rows
         .iter()
         .flat_map(|(token, _)| {
@@ -1662,15 +1691,13 @@ fn insert_rows(tx: &Transaction<'_>, rows: &[(&Token, SecretHash)]) -> rusqlite:
                 .map(|scope| (scope.as_str(), id(token.id)))
         })
         .collect();
-    for (place, chunk) in row_chunks(&scopes) {
-        let mut insert = tx.prepare_cached(&SCOPE_INSERTS[place])?;
-        for (row, (scope, token)) in chunk.iter().enumerate() {
-            insert.raw_bind_parameter(2 * row + 1, scope)?;
-            insert.raw_bind_parameter(2 * row + 2, token)?;
-        }
-        insert.raw_execute()?;
-    }
-    Ok(())
+    insert_chunked(
+        tx,
+        &SCOPE_INSERTS,
+        SCOPE_COLUMNS,
+        &scopes,
+        |insert, first, (scope, token)| bind_from(insert, first, params![scope, token]),
+    )
 }
 
 /// Sends every table, batch by batch, from one read transaction (one snapshot of the file).
