@@ -219,8 +219,8 @@ impl Service {
             None => OrgKey::Id(principal.token.org),
         };
         let found = self
-            .store
-            .organization_and_role(key, principal.account.id)
+            .verifier
+            .organization_and_role(key, principal.account.id, self.now())
             .await?;
         let (org, membership) = match (found, slug) {
             (Some(found), _) => found,
@@ -235,6 +235,15 @@ impl Service {
             .standing_in(org.id, membership)
             .ok_or_else(|| org_not_found(&org.slug))?;
         Ok((org, standing))
+    }
+
+    /// Deletes `account` in the store, then drops what this node keeps of it: its tokens and
+    /// its roles. Gives how many tokens went.
+    async fn erase_account(&self, account: &Account) -> Result<usize> {
+        let evicted = self.store.delete_account(account.id, self.now()).await?;
+        self.verifier.evict(&evicted);
+        self.verifier.forget_organizations();
+        Ok(evicted.len())
     }
 
     async fn account_by_username(&self, username: &Slug) -> Result<Account> {
@@ -535,9 +544,8 @@ impl Service {
         if account.is_root {
             return Err(CoreError::forbidden("the root account cannot be deleted").into());
         }
-        let evicted = self.store.delete_account(account.id, self.now()).await?;
-        self.verifier.evict(&evicted);
-        tracing::info!(account = %account.username, revoked = evicted.len(), "deleted account");
+        let revoked = self.erase_account(&account).await?;
+        tracing::info!(account = %account.username, revoked, "deleted account");
         Ok(account)
     }
 
@@ -610,6 +618,7 @@ impl Service {
         standing.require(Rights::ORG_MANAGE, "manage the organization")?;
         let name = display_name("name", &name)?;
         self.store.rename_organization(org.id, &name).await?;
+        self.verifier.forget_organizations();
         org.name = name;
         Ok(org)
     }
@@ -626,6 +635,7 @@ impl Service {
         }
         let evicted = self.store.delete_organization(org.id, self.now()).await?;
         self.verifier.evict(&evicted);
+        self.verifier.forget_organizations();
         tracing::info!(org = %org.slug, revoked = evicted.len(), "deleted organization");
         Ok(org)
     }
@@ -656,6 +666,7 @@ impl Service {
         self.store
             .add_member(org.id, account.id, role, self.now())
             .await?;
+        self.verifier.forget_organizations();
         Ok(Member { account, role })
     }
 
@@ -720,6 +731,7 @@ impl Service {
             .remove_member(org.id, account.id, self.now())
             .await?;
         self.verifier.evict(&evicted);
+        self.verifier.forget_organizations();
         Ok(Member {
             account,
             role: current,

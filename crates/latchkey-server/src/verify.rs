@@ -1,5 +1,6 @@
 //! The hot path: secret → hash → in-process cache → store on a miss. Also the in-memory
-//! `last_used_at` stamps and the task that flushes them.
+//! `last_used_at` stamps and the task that flushes them, and the organizations and roles that
+//! every other call of an authenticated caller looks up, kept by the same invalidations.
 
 use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -8,10 +9,10 @@ use std::time::Duration;
 
 use latchkey_core::policy;
 use latchkey_core::{
-    Role, Scopes, SecretFormat, SecretHash, Timestamp, TokenId, TokenStatus, TokenView, VerifyCode,
-    secret,
+    AccountId, Organization, Role, Scopes, SecretFormat, SecretHash, Timestamp, TokenId,
+    TokenStatus, TokenView, VerifyCode, secret,
 };
-use latchkey_store::{Invalidation, Store, StoreError};
+use latchkey_store::{Invalidation, OrgKey, Store, StoreError};
 use quick_cache::sync::Cache;
 use tokio::sync::mpsc;
 
@@ -22,9 +23,10 @@ use table::{Keyed, SecretTable};
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
     /// How many tokens the cache holds at most; it remembers a sixteenth as many secrets
-    /// found to be no token's.
+    /// found to be no token's, and as many organizations with a caller's role.
     pub capacity: usize,
-    /// The hard lifetime of a found entry: the backstop if an eviction is ever missed. Kept
+    /// The hard lifetime of a found entry (a token, an organization): the backstop if an
+    /// eviction is ever missed. Kept
     /// in whole seconds (of the clock verification reads anyway), a fraction dropped.
     pub positive_ttl: Duration,
     /// How long "no such token" is remembered, to shield the store from repeated misses; in
@@ -112,6 +114,13 @@ fn fresh(inserted: i64, ttl: u64, now: Timestamp) -> bool {
     u64::try_from(now.unix().wrapping_sub(inserted)).is_ok_and(|age| age < ttl)
 }
 
+/// An organization as [`Verifier::organization_and_role`] keeps it.
+struct KnownOrganization {
+    org: Organization,
+    role: Option<Role>,
+    inserted: i64,
+}
+
 pub struct Verifier {
     store: Arc<dyn Store>,
     format: SecretFormat,
@@ -120,6 +129,9 @@ pub struct Verifier {
     /// Secrets no token has, and the second that was found: these keys are anyone's choice,
     /// so they go to a cache that hashes them with a seed of its own.
     missing: Cache<SecretHash, i64>,
+    /// Organizations found, with an account's role in each (none for a non-member), and the
+    /// second they were read: on PostgreSQL, a round trip saved on every call but verify.
+    organizations: Cache<(OrgKey, AccountId), Arc<KnownOrganization>>,
     /// Bumped by every eviction, so a lookup that raced one does not put back what it read. A
     /// plain atomic: a hit only loads it, and shares no lock with other cores.
     epoch: AtomicU64,
@@ -148,6 +160,7 @@ impl Verifier {
             format,
             found: SecretTable::new(config.capacity),
             missing: Cache::new((config.capacity / 16).max(1)),
+            organizations: Cache::new((config.capacity / 16).max(1)),
             positive_ttl: config.positive_ttl.as_secs(),
             negative_ttl: config.negative_ttl.as_secs(),
             epoch: AtomicU64::new(0),
@@ -254,6 +267,58 @@ impl Verifier {
         let _gate = self.close_gate();
         self.found.clear();
         self.missing.clear();
+        self.organizations.clear();
+    }
+
+    /// Drops the organizations and roles kept. Called after the store has committed a change
+    /// of an organization or a membership, and before the client hears of it.
+    pub fn forget_organizations(&self) {
+        let _gate = self.close_gate();
+        self.organizations.clear();
+    }
+
+    /// The organization `key` names, if it exists, with `account`'s role in it (`None` for a
+    /// non-member): from what this node keeps while it is fresh and trusted, else from the
+    /// store. Every change of an organization or a membership clears what is kept, here at
+    /// once and on other nodes when they hear of it; an organization not found is not kept,
+    /// so one created elsewhere is seen at once.
+    pub async fn organization_and_role(
+        &self,
+        key: OrgKey,
+        account: AccountId,
+        now: Timestamp,
+    ) -> Result<Option<(Organization, Option<Role>)>, StoreError> {
+        // As in `lookup`: the epoch before the trust.
+        let epoch = self.epoch.load(Ordering::Acquire);
+        let trusted = self.trusted.load(Ordering::Acquire);
+        let cache_key = (key, account);
+        if trusted
+            && let Some(known) = self.organizations.get(&cache_key)
+            && fresh(known.inserted, self.positive_ttl, now)
+        {
+            return Ok(Some((known.org.clone(), known.role)));
+        }
+        let found = self
+            .store
+            .organization_and_role(cache_key.0.clone(), account)
+            .await?;
+        let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
+        if trusted && self.epoch.load(Ordering::Acquire) == epoch {
+            match &found {
+                Some((org, role)) => {
+                    let known = KnownOrganization {
+                        org: org.clone(),
+                        role: *role,
+                        inserted: now.unix(),
+                    };
+                    self.organizations.insert(cache_key, Arc::new(known));
+                }
+                None => {
+                    self.organizations.remove(&cache_key);
+                }
+            }
+        }
+        Ok(found)
     }
 
     /// Shuts out every miss's insert and bumps the epoch, for an eviction to do its removals
@@ -270,6 +335,7 @@ impl Verifier {
         match invalidation {
             Invalidation::Evict(hashes) => self.evict(hashes),
             Invalidation::ClearAll => self.clear(),
+            Invalidation::Organizations => self.forget_organizations(),
             Invalidation::Lost => {
                 self.trusted.store(false, Ordering::Release);
                 self.clear();
@@ -382,7 +448,7 @@ pub enum LookupError {
 
 #[cfg(test)]
 mod tests {
-    use latchkey_core::{Clock, ManualClock, Secret, Timestamp};
+    use latchkey_core::{Clock, ManualClock, Secret, Slug, Timestamp};
     use latchkey_store::SqliteStore;
 
     use super::*;
@@ -407,6 +473,98 @@ mod tests {
             .unwrap()
             .expect("a root token");
         (dir, store, clock, root)
+    }
+
+    #[tokio::test]
+    async fn organizations_and_roles_are_kept_until_a_change_is_heard_or_they_age() {
+        let (_dir, store, clock, _root) = rooted().await;
+        let verifier = Verifier::new(
+            store.clone(),
+            SecretFormat::default(),
+            CacheConfig::default(),
+        );
+        let root = store.root_account().await.unwrap().expect("a root");
+        let acme = Organization {
+            id: latchkey_core::OrgId::new(),
+            slug: "acme".parse().unwrap(),
+            name: "Acme".to_owned(),
+            personal: false,
+            created_at: clock.now(),
+        };
+        store.create_organization(&acme, root.id).await.unwrap();
+        let bob = latchkey_core::Account {
+            id: AccountId::new(),
+            username: "bob".parse().unwrap(),
+            email: None,
+            kind: latchkey_core::AccountKind::Human,
+            is_root: false,
+            created_at: clock.now(),
+        };
+        store.create_account(&bob, None).await.unwrap();
+        // Bob's role in acme as the verifier answers it, asked by slug and by id.
+        let role = async || {
+            let mut roles = Vec::new();
+            for key in [OrgKey::Slug(acme.slug.clone()), OrgKey::Id(acme.id)] {
+                let (org, role) = verifier
+                    .organization_and_role(key, bob.id, clock.now())
+                    .await
+                    .unwrap()
+                    .expect("acme exists");
+                assert_eq!(org.id, acme.id);
+                roles.push(role);
+            }
+            assert_eq!(roles[0], roles[1]);
+            roles[0]
+        };
+        assert_eq!(role().await, None);
+
+        // Changed behind the verifier's back (as by another node): kept until heard of.
+        store
+            .add_member(acme.id, bob.id, Role::Member, clock.now())
+            .await
+            .unwrap();
+        assert_eq!(role().await, None, "kept");
+        verifier.apply(&Invalidation::Organizations);
+        assert_eq!(role().await, Some(Role::Member));
+        // A token's eviction leaves organizations alone.
+        store.set_role(acme.id, bob.id, Role::Viewer).await.unwrap();
+        verifier.apply(&Invalidation::Evict(vec![SecretHash([7; 32])]));
+        assert_eq!(role().await, Some(Role::Member), "kept");
+        // Nor is anything kept past the cache's lifetime.
+        clock.advance(60);
+        assert_eq!(role().await, Some(Role::Viewer));
+
+        // While changes may go unheard, the store answers and nothing is kept.
+        verifier.apply(&Invalidation::Lost);
+        store
+            .remove_member(acme.id, bob.id, clock.now())
+            .await
+            .unwrap();
+        assert_eq!(role().await, None);
+        store
+            .add_member(acme.id, bob.id, Role::Admin, clock.now())
+            .await
+            .unwrap();
+        assert_eq!(role().await, Some(Role::Admin));
+        verifier.apply(&Invalidation::Listening);
+        assert_eq!(role().await, Some(Role::Admin));
+        store.set_role(acme.id, bob.id, Role::Owner).await.unwrap();
+        assert_eq!(role().await, Some(Role::Admin), "kept again");
+        verifier.clear();
+        assert_eq!(role().await, Some(Role::Owner));
+
+        // An organization not found is not kept: once made, it is found at once.
+        let later: Slug = "later".parse().unwrap();
+        let ask =
+            || verifier.organization_and_role(OrgKey::Slug(later.clone()), bob.id, clock.now());
+        assert_eq!(ask().await.unwrap(), None);
+        let made = Organization {
+            id: latchkey_core::OrgId::new(),
+            slug: later.clone(),
+            ..acme.clone()
+        };
+        store.create_organization(&made, bob.id).await.unwrap();
+        assert_eq!(ask().await.unwrap(), Some((made, Some(Role::Owner))));
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub enum Invalidation {
     Evict(Vec<SecretHash>),
     /// Drop everything: rights changed (a role), or too many tokens changed for one message.
     ClearAll,
+    /// An organization or a membership changed (a name, a deletion, a member come or gone):
+    /// drop every organization and role kept, not the tokens.
+    Organizations,
     /// The listener lost its connection: changes may go unheard from now on. Until
     /// [`Invalidation::Listening`], the cache must not be trusted: no answers from it, nothing
     /// put in it.
@@ -64,7 +67,7 @@ pub enum Invalidation {
 }
 
 /// How an organization is named in a lookup.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum OrgKey {
     Id(OrgId),
     Slug(Slug),

@@ -69,7 +69,7 @@ fn urls_get_their_database_replaced() {
 }
 
 #[tokio::test]
-async fn every_change_that_invalidates_tokens_reaches_the_other_nodes() {
+async fn every_change_that_invalidates_tokens_or_roles_reaches_the_other_nodes() {
     let Some(database) = TestDatabase::create().await else {
         return;
     };
@@ -82,6 +82,12 @@ async fn every_change_that_invalidates_tokens_reaches_the_other_nodes() {
     let bob = person(store, "bob").await;
     let acme = org(store, "acme", &alice).await;
     join(store, &acme, &bob, Role::Member).await;
+    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
+    store
+        .rename_organization(acme.id, "Acme Inc")
+        .await
+        .unwrap();
+    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
 
     let laptop = mint(&alice, &acme, "laptop").insert(store).await;
     store.revoke_token(laptop.id(), now_plus(0)).await.unwrap();
@@ -125,6 +131,7 @@ async fn every_change_that_invalidates_tokens_reaches_the_other_nodes() {
         next(&mut heard).await,
         Invalidation::Evict(vec![bobs.hash()])
     );
+    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
 
     // More tokens than one notification holds: everything goes.
     let many = org(store, "many", &alice).await;
@@ -138,6 +145,7 @@ async fn every_change_that_invalidates_tokens_reaches_the_other_nodes() {
         .await
         .unwrap();
     assert_eq!(next(&mut heard).await, Invalidation::ClearAll);
+    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
 
     let carol = person(store, "carol").await;
     let hers = mint(&carol, &carol.personal, "hers").insert(store).await;
@@ -146,6 +154,7 @@ async fn every_change_that_invalidates_tokens_reaches_the_other_nodes() {
         next(&mut heard).await,
         Invalidation::Evict(vec![hers.hash()])
     );
+    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
 
     // A refused change sends nothing: the next thing heard is the next revocation.
     assert!(store.delete_account(carol.id(), now_plus(0)).await.is_err());

@@ -47,11 +47,12 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_ROOT_EMAIL")]
     pub root_email: Option<String>,
     /// How many tokens the verification cache holds at most (and a sixteenth as many secrets
-    /// found to be no token's) [default: 1000000].
+    /// found to be no token's, and as many organizations with a caller's role)
+    /// [default: 1000000].
     #[arg(long, env = "LATCHKEY_CACHE_CAPACITY")]
     pub cache_capacity: Option<usize>,
-    /// Seconds a verified token may be served from the cache before the store is asked again
-    /// [default: 60].
+    /// Seconds a verified token, or an organization and a caller's role, may be served from the
+    /// cache before the store is asked again [default: 60].
     #[arg(long, env = "LATCHKEY_CACHE_TTL")]
     pub cache_ttl: Option<u64>,
     /// Native API requests per minute per workspace, 0 for no limit [default: 1000].

@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use common::Server;
 use latchkey_core::{Secret, SecretFormat};
 use latchkey_store::postgres::LISTENER_APPLICATION_NAME;
+use reqwest::Method;
 use serde_json::{Value, json};
 use sqlx::{Connection, PgConnection};
 use test_database::TestDatabase;
@@ -157,6 +158,60 @@ impl Cluster {
         self.refused_within_bound(to, &secret).await
     }
 
+    /// `method path` on `node` with `token` as the bearer and `body` as JSON: the status and
+    /// the JSON answered (`null` for none).
+    async fn call(
+        &self,
+        node: usize,
+        method: Method,
+        path: &str,
+        token: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .http
+            .request(method, format!("{}{path}", self.url(node)))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("an answer");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("a body");
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+
+    /// As root on `node`, a call that must succeed; gives its JSON.
+    async fn as_root(&self, node: usize, method: Method, path: &str, body: Option<Value>) -> Value {
+        let root = &self.nodes[node].server.root;
+        let (status, answer) = self.call(node, method, path, root, body).await;
+        assert!((200..300).contains(&status), "{path}: {status} {answer}");
+        answer
+    }
+
+    /// Asks `node` for `path` with `token` until it answers `status`, which must happen within
+    /// [`BOUND`]: another node's change reaching this one. Gives the answer's JSON.
+    async fn answers_within_bound(
+        &self,
+        node: usize,
+        path: &str,
+        token: &str,
+        status: u16,
+    ) -> Value {
+        let start = Instant::now();
+        loop {
+            let (now, answer) = self.call(node, Method::GET, path, token, None).await;
+            if now == status {
+                return answer;
+            }
+            assert!(
+                start.elapsed() < BOUND,
+                "node {node} still answers {now} {answer} to {path} after {BOUND:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    }
+
     /// Has both nodes open several connections to the database, by asking them about many
     /// unknown secrets at once: with new connections refused, they work on those.
     async fn warm_up(&self) {
@@ -228,6 +283,101 @@ async fn a_token_minted_on_one_node_verifies_on_the_other_until_revoked_there() 
     };
     cluster.revocation_reaches(A, B, "a-to-b").await;
     cluster.revocation_reaches(B, A, "b-to-a").await;
+}
+
+/// Each node keeps the organizations and roles it looked up, for an hour here: a member added,
+/// a member removed, a rename and a deletion on one node reach the other within the bound.
+#[tokio::test]
+async fn a_change_of_an_organization_or_its_members_on_one_node_reaches_the_other() {
+    let Some(cluster) = Cluster::start().await else {
+        return;
+    };
+    cluster
+        .as_root(
+            A,
+            Method::POST,
+            "/v1/organizations",
+            Some(json!({ "slug": "shared" })),
+        )
+        .await;
+    // Account-wide tokens, whose own standing no change of `shared` touches.
+    let mut secrets = Vec::new();
+    for name in ["alice", "bob"] {
+        cluster
+            .as_root(
+                A,
+                Method::POST,
+                "/v1/accounts",
+                Some(json!({ "username": name })),
+            )
+            .await;
+        let minted = cluster
+            .as_root(
+                A,
+                Method::POST,
+                "/v1/tokens",
+                Some(json!({ "name": "everywhere", "owner": name, "account_wide": true, "scopes": ["*"] })),
+            )
+            .await;
+        secrets.push(minted["token"].as_str().expect("a secret").to_owned());
+    }
+    let (alice, bob) = (&secrets[0], &secrets[1]);
+    let members = "/v1/organizations/shared/members";
+    cluster
+        .as_root(
+            A,
+            Method::POST,
+            members,
+            Some(json!({ "username": "alice", "role": "admin" })),
+        )
+        .await;
+    let tokens = "/v1/tokens?organization=shared";
+    let shared = "/v1/organizations/shared";
+    // What B answers twice, so that it keeps it, before A changes it.
+    let kept = async |path: &str, token: &str, status: u16| {
+        for _ in 0..2 {
+            let (now, answer) = cluster.call(B, Method::GET, path, token, None).await;
+            assert_eq!(now, status, "{path}: {answer}");
+        }
+    };
+
+    kept(tokens, bob, 404).await;
+    cluster
+        .as_root(
+            A,
+            Method::POST,
+            members,
+            Some(json!({ "username": "bob", "role": "member" })),
+        )
+        .await;
+    cluster.answers_within_bound(B, tokens, bob, 200).await;
+
+    kept(tokens, alice, 200).await;
+    cluster
+        .as_root(A, Method::DELETE, &format!("{members}/alice"), None)
+        .await;
+    cluster.answers_within_bound(B, tokens, alice, 404).await;
+
+    kept(shared, bob, 200).await;
+    cluster
+        .as_root(
+            A,
+            Method::PATCH,
+            shared,
+            Some(json!({ "name": "Shared Inc" })),
+        )
+        .await;
+    let start = Instant::now();
+    while cluster.answers_within_bound(B, shared, bob, 200).await["organization"]["name"]
+        != "Shared Inc"
+    {
+        assert!(start.elapsed() < BOUND, "B never saw the new name");
+        tokio::time::sleep(Duration::from_millis(1)).await;
+    }
+
+    kept(tokens, bob, 200).await;
+    cluster.as_root(A, Method::DELETE, shared, None).await;
+    cluster.answers_within_bound(B, tokens, bob, 404).await;
 }
 
 /// `deaf`'s listener is killed and cannot come back for a while: meanwhile `deaf` answers from

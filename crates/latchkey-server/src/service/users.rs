@@ -231,9 +231,8 @@ impl Service {
                 authorize_member_change(principal, &standing, Some(role), None, false)?;
             }
         }
-        let evicted = self.store.delete_account(account.id, self.now()).await?;
-        self.verifier.evict(&evicted);
-        tracing::info!(account = %account.username, revoked = evicted.len(), "deleted service account");
+        let revoked = self.erase_account(&account).await?;
+        tracing::info!(account = %account.username, revoked, "deleted service account");
         Ok(account)
     }
 }

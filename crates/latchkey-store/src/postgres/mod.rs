@@ -428,6 +428,11 @@ async fn notify_all(tx: &mut PgConnection) -> Result<(), TxError> {
     send(tx, listen::CLEAR_ALL).await
 }
 
+/// Tells every node, at commit, to drop the organizations and roles it keeps.
+async fn notify_organizations(tx: &mut PgConnection) -> Result<(), TxError> {
+    send(tx, listen::ORGANIZATIONS).await
+}
+
 async fn send(tx: &mut PgConnection, payload: &str) -> Result<(), TxError> {
     sqlx::query("SELECT pg_notify($1, $2)")
         .bind(listen::CHANNEL)
@@ -649,6 +654,7 @@ impl Store for PostgresStore {
                 .await?;
             let evicted = revoke_where(&mut tx, now, "owner_id = $2", &[id(account)]).await?;
             notify(&mut tx, &evicted).await?;
+            notify_organizations(&mut tx).await?;
             tx.commit().await?;
             Ok(evicted)
         })
@@ -736,6 +742,7 @@ impl Store for PostgresStore {
             if changed == 0 {
                 return Err(not_found("no such organization"));
             }
+            notify_organizations(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -771,6 +778,7 @@ impl Store for PostgresStore {
             .await?;
             let evicted = revoke_where(&mut tx, now, "org_id = $2", &[id(org)]).await?;
             notify(&mut tx, &evicted).await?;
+            notify_organizations(&mut tx).await?;
             tx.commit().await?;
             Ok(evicted)
         })
@@ -826,6 +834,7 @@ impl Store for PostgresStore {
             .map_err(conflict_on_unique(|| {
                 "already a member of the organization".to_owned()
             }))?;
+            notify_organizations(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -897,6 +906,7 @@ impl Store for PostgresStore {
             )
             .await?;
             notify(&mut tx, &evicted).await?;
+            notify_organizations(&mut tx).await?;
             tx.commit().await?;
             Ok(evicted)
         })
