@@ -242,15 +242,22 @@ impl Service {
     async fn erase_account(&self, account: &Account) -> Result<usize> {
         let evicted = self.store.delete_account(account.id, self.now()).await?;
         self.verifier.evict(&evicted);
-        self.verifier.forget_organizations();
+        self.verifier.forget_directory();
         Ok(evicted.len())
     }
 
     async fn account_by_username(&self, username: &Slug) -> Result<Account> {
-        self.store
-            .account_by_username(username)
+        self.find_account(username)
             .await?
             .ok_or_else(|| CoreError::not_found(format!("no account named '{username}'")).into())
+    }
+
+    /// The account named `username`, if there is one, as the verifier keeps it.
+    async fn find_account(&self, username: &Slug) -> Result<Option<Account>> {
+        Ok(self
+            .verifier
+            .account_by_username(username, self.now())
+            .await?)
     }
 
     async fn group_in(&self, org: &Organization, name: &Slug) -> Result<Group> {
@@ -272,15 +279,9 @@ impl Service {
         let now = self.now();
         let owner = match &request.owner {
             // Said like a non-member's answer, so that minting does not tell who exists.
-            Some(username) => self
-                .store
-                .account_by_username(username)
-                .await?
-                .ok_or_else(|| {
-                    CoreError::not_found(format!(
-                        "'{username}' is not a member of the organization"
-                    ))
-                })?,
+            Some(username) => self.find_account(username).await?.ok_or_else(|| {
+                CoreError::not_found(format!("'{username}' is not a member of the organization"))
+            })?,
             None => principal.account.clone(),
         };
         let slug = if request.account_wide {
@@ -368,12 +369,13 @@ impl Service {
         principal: &Principal,
         request: ListRequest,
     ) -> Result<TokenPage> {
-        // The owner named is looked up beside the organization: on PostgreSQL, two round
-        // trips at once (two pooled connections for the moment; the owner read is wasted when
-        // the caller may not list, and tells nothing until the caller's standing is known).
+        // The owner named is looked up beside the organization: where the verifier keeps
+        // neither, on PostgreSQL, two round trips at once (two pooled connections for the
+        // moment; the owner read is wasted when the caller may not list, and tells nothing
+        // until the caller's standing is known).
         let named = async {
             Ok(match &request.owner {
-                Some(username) => Some(self.store.account_by_username(username).await?),
+                Some(username) => Some(self.find_account(username).await?),
                 None => None,
             })
         };
@@ -618,7 +620,7 @@ impl Service {
         standing.require(Rights::ORG_MANAGE, "manage the organization")?;
         let name = display_name("name", &name)?;
         self.store.rename_organization(org.id, &name).await?;
-        self.verifier.forget_organizations();
+        self.verifier.forget_directory();
         org.name = name;
         Ok(org)
     }
@@ -635,7 +637,7 @@ impl Service {
         }
         let evicted = self.store.delete_organization(org.id, self.now()).await?;
         self.verifier.evict(&evicted);
-        self.verifier.forget_organizations();
+        self.verifier.forget_directory();
         tracing::info!(org = %org.slug, revoked = evicted.len(), "deleted organization");
         Ok(org)
     }
@@ -666,7 +668,7 @@ impl Service {
         self.store
             .add_member(org.id, account.id, role, self.now())
             .await?;
-        self.verifier.forget_organizations();
+        self.verifier.forget_directory();
         Ok(Member { account, role })
     }
 
@@ -677,10 +679,7 @@ impl Service {
                 org.slug
             )))
         };
-        let account = self
-            .account_by_username(username)
-            .await
-            .map_err(|_| not_member())?;
+        let account = self.find_account(username).await?.ok_or_else(not_member)?;
         let role = self
             .store
             .membership(org.id, account.id)
@@ -731,7 +730,7 @@ impl Service {
             .remove_member(org.id, account.id, self.now())
             .await?;
         self.verifier.evict(&evicted);
-        self.verifier.forget_organizations();
+        self.verifier.forget_directory();
         Ok(Member {
             account,
             role: current,

@@ -9,8 +9,8 @@ use std::time::Duration;
 
 use latchkey_core::policy;
 use latchkey_core::{
-    AccountId, Organization, Role, Scopes, SecretFormat, SecretHash, Timestamp, TokenId,
-    TokenStatus, TokenView, VerifyCode, secret,
+    Account, AccountId, Organization, Role, Scopes, SecretFormat, SecretHash, Slug, Timestamp,
+    TokenId, TokenStatus, TokenView, VerifyCode, secret,
 };
 use latchkey_store::{Invalidation, OrgKey, Store, StoreError};
 use quick_cache::sync::Cache;
@@ -23,11 +23,12 @@ use table::{Keyed, SecretTable};
 #[derive(Clone, Debug)]
 pub struct CacheConfig {
     /// How many tokens the cache holds at most; it remembers a sixteenth as many secrets
-    /// found to be no token's, and as many organizations with a caller's role.
+    /// found to be no token's, a sixteenth as many organizations with a caller's role, and a
+    /// sixteenth as many accounts.
     pub capacity: usize,
-    /// The hard lifetime of a found entry (a token, an organization): the backstop if an
-    /// eviction is ever missed. Kept
-    /// in whole seconds (of the clock verification reads anyway), a fraction dropped.
+    /// The hard lifetime of a found entry (a token, an account, an organization): the
+    /// backstop if an eviction is ever missed. Kept in whole seconds (of the clock
+    /// verification reads anyway), a fraction dropped.
     pub positive_ttl: Duration,
     /// How long "no such token" is remembered, to shield the store from repeated misses; in
     /// whole seconds too.
@@ -114,12 +115,15 @@ fn fresh(inserted: i64, ttl: u64, now: Timestamp) -> bool {
     u64::try_from(now.unix().wrapping_sub(inserted)).is_ok_and(|age| age < ttl)
 }
 
-/// An organization as [`Verifier::organization_and_role`] keeps it.
-struct KnownOrganization {
-    org: Organization,
-    role: Option<Role>,
+/// What the store answered, as the verifier keeps it, with the second it was read.
+struct Kept<T> {
+    value: T,
     inserted: i64,
 }
+
+/// What the verifier keeps of the directory: an organization with an account's role in it
+/// (none for a non-member), by the organization's slug or id and the account.
+type KeptOrganizations = Cache<(OrgKey, AccountId), Arc<Kept<(Organization, Option<Role>)>>>;
 
 pub struct Verifier {
     store: Arc<dyn Store>,
@@ -129,9 +133,10 @@ pub struct Verifier {
     /// Secrets no token has, and the second that was found: these keys are anyone's choice,
     /// so they go to a cache that hashes them with a seed of its own.
     missing: Cache<SecretHash, i64>,
-    /// Organizations found, with an account's role in each (none for a non-member), and the
-    /// second they were read: on PostgreSQL, a round trip saved on every call but verify.
-    organizations: Cache<(OrgKey, AccountId), Arc<KnownOrganization>>,
+    /// Organizations found, with an account's role in each, and accounts found by username:
+    /// what the calls but verify start with, each a round trip to PostgreSQL.
+    organizations: KeptOrganizations,
+    accounts: Cache<Slug, Arc<Kept<Account>>>,
     /// Bumped by every eviction, so a lookup that raced one does not put back what it read. A
     /// plain atomic: a hit only loads it, and shares no lock with other cores.
     epoch: AtomicU64,
@@ -161,6 +166,7 @@ impl Verifier {
             found: SecretTable::new(config.capacity),
             missing: Cache::new((config.capacity / 16).max(1)),
             organizations: Cache::new((config.capacity / 16).max(1)),
+            accounts: Cache::new((config.capacity / 16).max(1)),
             positive_ttl: config.positive_ttl.as_secs(),
             negative_ttl: config.negative_ttl.as_secs(),
             epoch: AtomicU64::new(0),
@@ -262,59 +268,85 @@ impl Verifier {
         }
     }
 
-    /// Drops everything: for changes that touch many tokens' rights at once (roles, members).
+    /// Drops everything, accounts and organizations too: for changes that touch many tokens'
+    /// rights at once (roles).
     pub fn clear(&self) {
         let _gate = self.close_gate();
         self.found.clear();
         self.missing.clear();
         self.organizations.clear();
+        self.accounts.clear();
     }
 
-    /// Drops the organizations and roles kept. Called after the store has committed a change
-    /// of an organization or a membership, and before the client hears of it.
-    pub fn forget_organizations(&self) {
+    /// Drops the accounts, organizations and roles kept. Called after the store has committed
+    /// a change of one of them, and before the client hears of it.
+    pub fn forget_directory(&self) {
         let _gate = self.close_gate();
         self.organizations.clear();
+        self.accounts.clear();
     }
 
     /// The organization `key` names, if it exists, with `account`'s role in it (`None` for a
-    /// non-member): from what this node keeps while it is fresh and trusted, else from the
-    /// store. Every change of an organization or a membership clears what is kept, here at
-    /// once and on other nodes when they hear of it; an organization not found is not kept,
-    /// so one created elsewhere is seen at once.
+    /// non-member). See [`Verifier::kept`].
     pub async fn organization_and_role(
         &self,
         key: OrgKey,
         account: AccountId,
         now: Timestamp,
     ) -> Result<Option<(Organization, Option<Role>)>, StoreError> {
+        let read = self.store.organization_and_role(key.clone(), account);
+        self.kept(&self.organizations, (key, account), now, read)
+            .await
+    }
+
+    /// The account named `username`, if it exists. See [`Verifier::kept`].
+    pub async fn account_by_username(
+        &self,
+        username: &Slug,
+        now: Timestamp,
+    ) -> Result<Option<Account>, StoreError> {
+        let read = self.store.account_by_username(username);
+        self.kept(&self.accounts, username.clone(), now, read).await
+    }
+
+    /// What `read` finds for `key`: from `cache` while what it keeps is fresh and trusted, else
+    /// from the store, kept for next time. Every change of an account, an organization or a
+    /// membership clears what is kept, on this node at once and on others when they hear of it;
+    /// what is not found is not kept, so that what another node creates is seen at once.
+    async fn kept<K, T>(
+        &self,
+        cache: &Cache<K, Arc<Kept<T>>>,
+        key: K,
+        now: Timestamp,
+        read: impl Future<Output = latchkey_store::Result<Option<T>>>,
+    ) -> Result<Option<T>, StoreError>
+    where
+        K: Eq + std::hash::Hash + Clone,
+        T: Clone,
+    {
         // As in `lookup`: the epoch before the trust.
         let epoch = self.epoch.load(Ordering::Acquire);
         let trusted = self.trusted.load(Ordering::Acquire);
-        let cache_key = (key, account);
         if trusted
-            && let Some(known) = self.organizations.get(&cache_key)
-            && fresh(known.inserted, self.positive_ttl, now)
+            && let Some(kept) = cache.get(&key)
+            && fresh(kept.inserted, self.positive_ttl, now)
         {
-            return Ok(Some((known.org.clone(), known.role)));
+            return Ok(Some(kept.value.clone()));
         }
-        let found = self
-            .store
-            .organization_and_role(cache_key.0.clone(), account)
-            .await?;
+        let found = read.await?;
+        // As in `lookup`: a change committed while the store was read bumped the epoch.
         let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
         if trusted && self.epoch.load(Ordering::Acquire) == epoch {
             match &found {
-                Some((org, role)) => {
-                    let known = KnownOrganization {
-                        org: org.clone(),
-                        role: *role,
+                Some(value) => {
+                    let kept = Kept {
+                        value: value.clone(),
                         inserted: now.unix(),
                     };
-                    self.organizations.insert(cache_key, Arc::new(known));
+                    cache.insert(key, Arc::new(kept));
                 }
                 None => {
-                    self.organizations.remove(&cache_key);
+                    cache.remove(&key);
                 }
             }
         }
@@ -335,7 +367,7 @@ impl Verifier {
         match invalidation {
             Invalidation::Evict(hashes) => self.evict(hashes),
             Invalidation::ClearAll => self.clear(),
-            Invalidation::Organizations => self.forget_organizations(),
+            Invalidation::Directory => self.forget_directory(),
             Invalidation::Lost => {
                 self.trusted.store(false, Ordering::Release);
                 self.clear();
@@ -448,7 +480,7 @@ pub enum LookupError {
 
 #[cfg(test)]
 mod tests {
-    use latchkey_core::{Clock, ManualClock, Secret, Slug, Timestamp};
+    use latchkey_core::{Clock, ManualClock, Secret, Timestamp};
     use latchkey_store::SqliteStore;
 
     use super::*;
@@ -476,7 +508,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn organizations_and_roles_are_kept_until_a_change_is_heard_or_they_age() {
+    async fn accounts_organizations_and_roles_are_kept_until_a_change_is_heard_or_they_age() {
         let (_dir, store, clock, _root) = rooted().await;
         let verifier = Verifier::new(
             store.clone(),
@@ -524,14 +556,14 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(role().await, None, "kept");
-        verifier.apply(&Invalidation::Organizations);
+        verifier.apply(&Invalidation::Directory);
         assert_eq!(role().await, Some(Role::Member));
         // A token's eviction leaves organizations alone.
         store.set_role(acme.id, bob.id, Role::Viewer).await.unwrap();
         verifier.apply(&Invalidation::Evict(vec![SecretHash([7; 32])]));
         assert_eq!(role().await, Some(Role::Member), "kept");
         // Nor is anything kept past the cache's lifetime.
-        clock.advance(60);
+        clock.advance(CacheConfig::default().positive_ttl.as_secs() as i64);
         assert_eq!(role().await, Some(Role::Viewer));
 
         // While changes may go unheard, the store answers and nothing is kept.
@@ -563,8 +595,22 @@ mod tests {
             slug: later.clone(),
             ..acme.clone()
         };
-        store.create_organization(&made, bob.id).await.unwrap();
-        assert_eq!(ask().await.unwrap(), Some((made, Some(Role::Owner))));
+        store.create_organization(&made, root.id).await.unwrap();
+        assert_eq!(ask().await.unwrap(), Some((made, None)));
+
+        // Accounts alike: kept until a change is heard, and not kept when not found.
+        let find = || verifier.account_by_username(&bob.username, clock.now());
+        assert_eq!(find().await.unwrap().as_ref(), Some(&bob));
+        store.delete_account(bob.id, clock.now()).await.unwrap();
+        assert_eq!(find().await.unwrap().as_ref(), Some(&bob), "kept");
+        verifier.apply(&Invalidation::Directory);
+        assert_eq!(find().await.unwrap(), None);
+        let again = latchkey_core::Account {
+            id: AccountId::new(),
+            ..bob.clone()
+        };
+        store.create_account(&again, None).await.unwrap();
+        assert_eq!(find().await.unwrap(), Some(again));
     }
 
     #[test]

@@ -169,3 +169,72 @@ async fn leaving_revokes_ones_tokens_there() {
         .expect(200);
     assert_eq!(server.verify_code(&in_acme).await, "REVOKED");
 }
+
+/// What the node keeps of accounts, organizations and roles (the first read of every request
+/// but verify) changes with them, at the very next request: a member added or removed, a role,
+/// a rename, an account or an organization deleted.
+#[tokio::test]
+async fn a_change_of_an_account_an_organization_or_a_member_takes_effect_at_once() {
+    let server = TestServer::start().await;
+    let team = server.team("acme", "alice", &[("bob", "admin")]).await;
+    let (alice, bob) = (&team[0], &team[1]);
+    let carol = server.account("carol").await;
+    let root = &server.root;
+    let tokens = "/v1/tokens?organization=acme";
+    // Each answer is asked for twice before the change: the node keeps what it read.
+    let kept = async |path: &str, bearer: &str, status: u16| {
+        for _ in 0..2 {
+            assert_eq!(server.get_status(path, bearer).await, status, "{path}");
+        }
+    };
+
+    kept(tokens, &carol, 404).await;
+    server.add_member(root, "acme", "carol", "member").await;
+    assert_eq!(server.get_status(tokens, &carol).await, 200);
+
+    // A member mints in acme; a viewer may not.
+    for n in 0..2 {
+        server.mint(&carol, in_acme(&format!("carol's {n}"))).await;
+    }
+    server
+        .patch(
+            "/v1/organizations/acme/members/carol",
+            alice,
+            json!({"role": "viewer"}),
+        )
+        .await
+        .expect(200);
+    let refused = server
+        .post("/v1/tokens", &carol, in_acme("carol's 2"))
+        .await;
+    assert_eq!(refused.status.as_u16(), 403, "{refused:?}");
+
+    kept(tokens, bob, 200).await;
+    server
+        .delete("/v1/organizations/acme/members/bob", alice)
+        .await
+        .expect(200);
+    assert_eq!(server.get_status(tokens, bob).await, 404);
+
+    kept("/v1/organizations/acme", &carol, 200).await;
+    server
+        .patch("/v1/organizations/acme", alice, json!({"name": "Acme Inc"}))
+        .await
+        .expect(200);
+    let org = server
+        .get("/v1/organizations/acme", &carol)
+        .await
+        .expect(200);
+    assert_eq!(org["organization"]["name"], "Acme Inc");
+
+    kept("/v1/accounts/bob", root, 200).await;
+    server.delete("/v1/accounts/bob", root).await.expect(204);
+    assert_eq!(server.get_status("/v1/accounts/bob", root).await, 404);
+
+    kept(tokens, alice, 200).await;
+    server
+        .delete("/v1/organizations/acme", alice)
+        .await
+        .expect(200);
+    assert_eq!(server.get_status(tokens, alice).await, 404);
+}

@@ -54,9 +54,9 @@ pub enum Invalidation {
     Evict(Vec<SecretHash>),
     /// Drop everything: rights changed (a role), or too many tokens changed for one message.
     ClearAll,
-    /// An organization or a membership changed (a name, a deletion, a member come or gone):
-    /// drop every organization and role kept, not the tokens.
-    Organizations,
+    /// An account, an organization or a membership changed (a deletion, a rename, a member
+    /// come or gone): drop every account, organization and role kept, not the tokens.
+    Directory,
     /// The listener lost its connection: changes may go unheard from now on. Until
     /// [`Invalidation::Listening`], the cache must not be trusted: no answers from it, nothing
     /// put in it.

@@ -82,12 +82,12 @@ async fn every_change_that_invalidates_tokens_or_roles_reaches_the_other_nodes()
     let bob = person(store, "bob").await;
     let acme = org(store, "acme", &alice).await;
     join(store, &acme, &bob, Role::Member).await;
-    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
+    assert_eq!(next(&mut heard).await, Invalidation::Directory);
     store
         .rename_organization(acme.id, "Acme Inc")
         .await
         .unwrap();
-    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
+    assert_eq!(next(&mut heard).await, Invalidation::Directory);
 
     let laptop = mint(&alice, &acme, "laptop").insert(store).await;
     store.revoke_token(laptop.id(), now_plus(0)).await.unwrap();
@@ -131,7 +131,7 @@ async fn every_change_that_invalidates_tokens_or_roles_reaches_the_other_nodes()
         next(&mut heard).await,
         Invalidation::Evict(vec![bobs.hash()])
     );
-    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
+    assert_eq!(next(&mut heard).await, Invalidation::Directory);
 
     // More tokens than one notification holds: everything goes.
     let many = org(store, "many", &alice).await;
@@ -145,7 +145,7 @@ async fn every_change_that_invalidates_tokens_or_roles_reaches_the_other_nodes()
         .await
         .unwrap();
     assert_eq!(next(&mut heard).await, Invalidation::ClearAll);
-    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
+    assert_eq!(next(&mut heard).await, Invalidation::Directory);
 
     let carol = person(store, "carol").await;
     let hers = mint(&carol, &carol.personal, "hers").insert(store).await;
@@ -154,7 +154,7 @@ async fn every_change_that_invalidates_tokens_or_roles_reaches_the_other_nodes()
         next(&mut heard).await,
         Invalidation::Evict(vec![hers.hash()])
     );
-    assert_eq!(next(&mut heard).await, Invalidation::Organizations);
+    assert_eq!(next(&mut heard).await, Invalidation::Directory);
 
     // A refused change sends nothing: the next thing heard is the next revocation.
     assert!(store.delete_account(carol.id(), now_plus(0)).await.is_err());

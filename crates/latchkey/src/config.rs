@@ -47,7 +47,7 @@ pub struct ServeArgs {
     #[arg(long, env = "LATCHKEY_ROOT_EMAIL")]
     pub root_email: Option<String>,
     /// How many tokens the verification cache holds at most (and a sixteenth as many secrets
-    /// found to be no token's, and as many organizations with a caller's role)
+    /// found to be no token's, of organizations with a caller's role, and of accounts)
     /// [default: 1000000].
     #[arg(long, env = "LATCHKEY_CACHE_CAPACITY")]
     pub cache_capacity: Option<usize>,

@@ -285,10 +285,11 @@ async fn a_token_minted_on_one_node_verifies_on_the_other_until_revoked_there() 
     cluster.revocation_reaches(B, A, "b-to-a").await;
 }
 
-/// Each node keeps the organizations and roles it looked up, for an hour here: a member added,
-/// a member removed, a rename and a deletion on one node reach the other within the bound.
+/// Each node keeps the accounts, organizations and roles it looked up, for an hour here: a
+/// member added, a member removed, a rename and a deletion of an organization, and an account's
+/// deletion on one node reach the other within the bound.
 #[tokio::test]
-async fn a_change_of_an_organization_or_its_members_on_one_node_reaches_the_other() {
+async fn a_change_of_an_account_an_organization_or_its_members_on_one_node_reaches_the_other() {
     let Some(cluster) = Cluster::start().await else {
         return;
     };
@@ -359,6 +360,16 @@ async fn a_change_of_an_organization_or_its_members_on_one_node_reaches_the_othe
     cluster.answers_within_bound(B, tokens, alice, 404).await;
 
     kept(shared, bob, 200).await;
+    // Renamed behind the nodes' backs, with no notification: B answers what it keeps.
+    let mut quietly = PgConnection::connect(&cluster.database.url)
+        .await
+        .expect("connect to the test database");
+    sqlx::query("UPDATE organizations SET name = 'quietly' WHERE slug = 'shared'")
+        .execute(&mut quietly)
+        .await
+        .expect("rename");
+    let (_, answer) = cluster.call(B, Method::GET, shared, bob, None).await;
+    assert_eq!(answer["organization"]["name"], "shared", "kept");
     cluster
         .as_root(
             A,
@@ -378,6 +389,28 @@ async fn a_change_of_an_organization_or_its_members_on_one_node_reaches_the_othe
     kept(tokens, bob, 200).await;
     cluster.as_root(A, Method::DELETE, shared, None).await;
     cluster.answers_within_bound(B, tokens, bob, 404).await;
+
+    let root = &cluster.nodes[A].server.root;
+    kept("/v1/accounts/bob", root, 200).await;
+    cluster
+        .as_root(A, Method::DELETE, "/v1/accounts/bob", None)
+        .await;
+    cluster
+        .answers_within_bound(B, "/v1/accounts/bob", root, 404)
+        .await;
+    // What was not found is not kept: a new bob is found at once.
+    cluster
+        .as_root(
+            A,
+            Method::POST,
+            "/v1/accounts",
+            Some(json!({ "username": "bob" })),
+        )
+        .await;
+    let (status, answer) = cluster
+        .call(B, Method::GET, "/v1/accounts/bob", root, None)
+        .await;
+    assert_eq!(status, 200, "{answer}");
 }
 
 /// `deaf`'s listener is killed and cannot come back for a while: meanwhile `deaf` answers from

@@ -77,11 +77,7 @@ impl Service {
             return Ok((principal.account.clone(), Keeper::Own));
         }
         let not_found = || CoreError::not_found(format!("no user named '{username}'"));
-        let account = self
-            .store
-            .account_by_username(username)
-            .await?
-            .ok_or_else(not_found)?;
+        let account = self.find_account(username).await?.ok_or_else(not_found)?;
         if principal.may_manage_accounts() {
             return Ok((account, Keeper::Operator));
         }

@@ -1,11 +1,11 @@
 //! Invalidations across nodes: every write that can turn a valid token invalid, or change an
-//! organization or a membership, sends, in its own transaction, a notification on one channel;
+//! account, an organization or a membership, sends, in its own transaction, a notification on one channel;
 //! every node listens on a connection of its own and hands what it hears to its caches.
 //!
 //! A payload is the hex SHA-256 hashes to evict, joined by commas, `*` for "drop everything"
-//! (a role change, or more hashes than fit in one notification), or `organizations` for "drop
-//! the organizations and roles kept" (a member added or removed, an organization renamed or
-//! deleted, an account deleted). A node too old to know that word clears everything.
+//! (a role change, or more hashes than fit in one notification), or `directory` for "drop the
+//! accounts, organizations and roles kept" (a member added or removed, an organization renamed
+//! or deleted, an account deleted). A node too old to know that word clears everything.
 
 use std::time::Duration;
 
@@ -18,7 +18,7 @@ use crate::{Invalidation, Result};
 
 pub(super) const CHANNEL: &str = "latchkey_invalidate";
 pub(super) const CLEAR_ALL: &str = "*";
-pub(super) const ORGANIZATIONS: &str = "organizations";
+pub(super) const DIRECTORY: &str = "directory";
 /// PostgreSQL takes payloads under 8000 bytes; past this, a notification says "everything".
 const MAX_PAYLOAD: usize = 7_000;
 /// The `application_name` of the listening connection, to tell it apart in `pg_stat_activity`.
@@ -57,7 +57,7 @@ fn parse(payload: &str) -> Option<Invalidation> {
     }
     match payload {
         CLEAR_ALL => return Some(Invalidation::ClearAll),
-        ORGANIZATIONS => return Some(Invalidation::Organizations),
+        DIRECTORY => return Some(Invalidation::Directory),
         _ => {}
     }
     let hashes = payload
@@ -218,7 +218,7 @@ mod tests {
         assert_eq!(payload(&many), CLEAR_ALL);
         assert!(payload(&many[..107]).len() <= MAX_PAYLOAD);
         assert_eq!(parse(CLEAR_ALL), Some(Invalidation::ClearAll));
-        assert_eq!(parse(ORGANIZATIONS), Some(Invalidation::Organizations));
+        assert_eq!(parse(DIRECTORY), Some(Invalidation::Directory));
         assert_eq!(parse(""), None);
         assert_eq!(parse("zz"), Some(Invalidation::ClearAll));
         assert_eq!(parse(&"é".repeat(32)), Some(Invalidation::ClearAll));

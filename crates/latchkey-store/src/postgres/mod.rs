@@ -428,9 +428,9 @@ async fn notify_all(tx: &mut PgConnection) -> Result<(), TxError> {
     send(tx, listen::CLEAR_ALL).await
 }
 
-/// Tells every node, at commit, to drop the organizations and roles it keeps.
-async fn notify_organizations(tx: &mut PgConnection) -> Result<(), TxError> {
-    send(tx, listen::ORGANIZATIONS).await
+/// Tells every node, at commit, to drop the accounts, organizations and roles it keeps.
+async fn notify_directory(tx: &mut PgConnection) -> Result<(), TxError> {
+    send(tx, listen::DIRECTORY).await
 }
 
 async fn send(tx: &mut PgConnection, payload: &str) -> Result<(), TxError> {
@@ -654,7 +654,7 @@ impl Store for PostgresStore {
                 .await?;
             let evicted = revoke_where(&mut tx, now, "owner_id = $2", &[id(account)]).await?;
             notify(&mut tx, &evicted).await?;
-            notify_organizations(&mut tx).await?;
+            notify_directory(&mut tx).await?;
             tx.commit().await?;
             Ok(evicted)
         })
@@ -742,7 +742,7 @@ impl Store for PostgresStore {
             if changed == 0 {
                 return Err(not_found("no such organization"));
             }
-            notify_organizations(&mut tx).await?;
+            notify_directory(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -778,7 +778,7 @@ impl Store for PostgresStore {
             .await?;
             let evicted = revoke_where(&mut tx, now, "org_id = $2", &[id(org)]).await?;
             notify(&mut tx, &evicted).await?;
-            notify_organizations(&mut tx).await?;
+            notify_directory(&mut tx).await?;
             tx.commit().await?;
             Ok(evicted)
         })
@@ -834,7 +834,7 @@ impl Store for PostgresStore {
             .map_err(conflict_on_unique(|| {
                 "already a member of the organization".to_owned()
             }))?;
-            notify_organizations(&mut tx).await?;
+            notify_directory(&mut tx).await?;
             tx.commit().await?;
             Ok(())
         })
@@ -906,7 +906,7 @@ impl Store for PostgresStore {
             )
             .await?;
             notify(&mut tx, &evicted).await?;
-            notify_organizations(&mut tx).await?;
+            notify_directory(&mut tx).await?;
             tx.commit().await?;
             Ok(evicted)
         })
