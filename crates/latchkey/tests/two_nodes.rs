@@ -189,6 +189,13 @@ impl Cluster {
         answer
     }
 
+    /// Creates the account `username` on `node`, as root.
+    async fn create_account(&self, node: usize, username: &str) {
+        let body = json!({ "username": username });
+        self.as_root(node, Method::POST, "/v1/accounts", Some(body))
+            .await;
+    }
+
     /// Asks `node` for `path` with `token` until it answers `status`, which must happen within
     /// [`BOUND`]: another node's change reaching this one. Gives the answer's JSON.
     async fn answers_within_bound(
@@ -304,14 +311,7 @@ async fn a_change_of_an_account_an_organization_or_its_members_on_one_node_reach
     // Account-wide tokens, whose own standing no change of `shared` touches.
     let mut secrets = Vec::new();
     for name in ["alice", "bob"] {
-        cluster
-            .as_root(
-                A,
-                Method::POST,
-                "/v1/accounts",
-                Some(json!({ "username": name })),
-            )
-            .await;
+        cluster.create_account(A, name).await;
         let minted = cluster
             .as_root(
                 A,
@@ -399,14 +399,7 @@ async fn a_change_of_an_account_an_organization_or_its_members_on_one_node_reach
         .answers_within_bound(B, "/v1/accounts/bob", root, 404)
         .await;
     // What was not found is not kept: a new bob is found at once.
-    cluster
-        .as_root(
-            A,
-            Method::POST,
-            "/v1/accounts",
-            Some(json!({ "username": "bob" })),
-        )
-        .await;
+    cluster.create_account(A, "bob").await;
     let (status, answer) = cluster
         .call(B, Method::GET, "/v1/accounts/bob", root, None)
         .await;
