@@ -133,9 +133,11 @@ pub struct Verifier {
     /// Secrets no token has, and the second that was found: these keys are anyone's choice,
     /// so they go to a cache that hashes them with a seed of its own.
     missing: Cache<SecretHash, i64>,
-    /// Organizations found, with an account's role in each, and accounts found by username:
-    /// what the calls but verify start with, each a round trip to PostgreSQL.
+    /// Organizations found, with an account's role in each: what every call but verify
+    /// starts with, a round trip to PostgreSQL.
     organizations: KeptOrganizations,
+    /// Accounts found by username: what a listing by owner, a mint for another owner and the
+    /// member calls read, another round trip.
     accounts: Cache<Slug, Arc<Kept<Account>>>,
     /// Bumped by every eviction, so a lookup that raced one does not put back what it read. A
     /// plain atomic: a hit only loads it, and shares no lock with other cores.
@@ -160,13 +162,14 @@ pub struct Verifier {
 
 impl Verifier {
     pub fn new(store: Arc<dyn Store>, format: SecretFormat, config: CacheConfig) -> Self {
+        let sixteenth = (config.capacity / 16).max(1);
         Self {
             store,
             format,
             found: SecretTable::new(config.capacity),
-            missing: Cache::new((config.capacity / 16).max(1)),
-            organizations: Cache::new((config.capacity / 16).max(1)),
-            accounts: Cache::new((config.capacity / 16).max(1)),
+            missing: Cache::new(sixteenth),
+            organizations: Cache::new(sixteenth),
+            accounts: Cache::new(sixteenth),
             positive_ttl: config.positive_ttl.as_secs(),
             negative_ttl: config.negative_ttl.as_secs(),
             epoch: AtomicU64::new(0),
@@ -287,42 +290,44 @@ impl Verifier {
     }
 
     /// The organization `key` names, if it exists, with `account`'s role in it (`None` for a
-    /// non-member). See [`Verifier::kept`].
+    /// non-member). See [`Verifier::kept_or_read`].
     pub async fn organization_and_role(
         &self,
         key: OrgKey,
         account: AccountId,
         now: Timestamp,
     ) -> Result<Option<(Organization, Option<Role>)>, StoreError> {
-        let read = self.store.organization_and_role(key.clone(), account);
-        self.kept(&self.organizations, (key, account), now, read)
+        let read = || self.store.organization_and_role(key.clone(), account);
+        self.kept_or_read(&self.organizations, (key.clone(), account), now, read)
             .await
     }
 
-    /// The account named `username`, if it exists. See [`Verifier::kept`].
+    /// The account named `username`, if it exists. See [`Verifier::kept_or_read`].
     pub async fn account_by_username(
         &self,
         username: &Slug,
         now: Timestamp,
     ) -> Result<Option<Account>, StoreError> {
-        let read = self.store.account_by_username(username);
-        self.kept(&self.accounts, username.clone(), now, read).await
+        let read = || self.store.account_by_username(username);
+        self.kept_or_read(&self.accounts, username.clone(), now, read)
+            .await
     }
 
     /// What `read` finds for `key`: from `cache` while what it keeps is fresh and trusted, else
-    /// from the store, kept for next time. Every change of an account, an organization or a
+    /// from the store (`read` is called only then), kept for next time. Every change of an account, an organization or a
     /// membership clears what is kept, on this node at once and on others when they hear of it;
     /// what is not found is not kept, so that what another node creates is seen at once.
-    async fn kept<K, T>(
+    async fn kept_or_read<K, T, F>(
         &self,
         cache: &Cache<K, Arc<Kept<T>>>,
         key: K,
         now: Timestamp,
-        read: impl Future<Output = latchkey_store::Result<Option<T>>>,
+        read: impl FnOnce() -> F,
     ) -> Result<Option<T>, StoreError>
     where
         K: Eq + std::hash::Hash + Clone,
         T: Clone,
+        F: Future<Output = latchkey_store::Result<Option<T>>>,
     {
         // As in `lookup`: the epoch before the trust.
         let epoch = self.epoch.load(Ordering::Acquire);
@@ -333,7 +338,7 @@ impl Verifier {
         {
             return Ok(Some(kept.value.clone()));
         }
-        let found = read.await?;
+        let found = read().await?;
         // As in `lookup`: a change committed while the store was read bumped the epoch.
         let _gate = self.gate.read().unwrap_or_else(|p| p.into_inner());
         if trusted && self.epoch.load(Ordering::Acquire) == epoch {

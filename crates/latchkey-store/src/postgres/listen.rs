@@ -1,6 +1,7 @@
 //! Invalidations across nodes: every write that can turn a valid token invalid, or change an
-//! account, an organization or a membership, sends, in its own transaction, a notification on one channel;
-//! every node listens on a connection of its own and hands what it hears to its caches.
+//! account, an organization or a membership, sends, in its own transaction, a notification on
+//! one channel; every node listens on a connection of its own and hands what it hears to its
+//! caches.
 //!
 //! A payload is the hex SHA-256 hashes to evict, joined by commas, `*` for "drop everything"
 //! (a role change, or more hashes than fit in one notification), or `directory` for "drop the
