@@ -10,7 +10,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
-use axum::response::IntoResponse;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
 use latchkey_core::{
     Account, AccountId, AccountKind, Clock, CoreError, Email, Reach, ScopeCatalog, Scopes, Secret,
     SecretFormat, Token, TokenId, TokenType,
@@ -129,15 +130,33 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
     doc.components = Some(components);
     OpenApiRouter::with_openapi(doc)
         .merge(
-            dialects::native::router().layer(axum::middleware::from_fn_with_state(
-                state.clone(),
-                ratelimit::limit,
-            )),
+            dialects::native::router()
+                .layer(axum::middleware::from_fn_with_state(
+                    state.clone(),
+                    ratelimit::limit,
+                ))
+                .layer(axum::middleware::from_fn(to_the_end)),
         )
         .merge(dialects::native::verify_router())
-        .merge(dialects::admin::router())
-        .merge(dialects::turso::router())
-        .merge(dialects::motherduck::router())
+        .merge(dialects::admin::router().layer(axum::middleware::from_fn(to_the_end)))
+        .merge(dialects::turso::router().layer(axum::middleware::from_fn(to_the_end)))
+        .merge(dialects::motherduck::router().layer(axum::middleware::from_fn(to_the_end)))
+}
+
+/// Runs a call that may change the store to its end, even when its client hangs up first.
+/// Axum drops the handler of a client gone; one dropped after the store committed a change,
+/// and before the cache was told, would leave the cache answering as before the change (a
+/// revoked token valid) until its entry ages out. Reads run in place, spared the spawn.
+async fn to_the_end(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    if request.method().is_safe() {
+        return next.run(request).await;
+    }
+    match tokio::spawn(next.run(request)).await {
+        Ok(response) => response,
+        Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
+        // Only a runtime shutting down cancels the task.
+        Err(_) => StatusCode::SERVICE_UNAVAILABLE.into_response(),
+    }
 }
 
 /// The name of the operator's account, and of its first token.

@@ -238,3 +238,31 @@ async fn a_change_of_an_account_an_organization_or_a_member_takes_effect_at_once
         .expect(200);
     assert_eq!(server.get_status(tokens, alice).await, 404);
 }
+
+/// A client that hangs up before its answer does not stop a change halfway: the revocation it
+/// asked for is committed, and the cache forgets the token as well.
+#[tokio::test]
+async fn a_revocation_whose_client_hangs_up_still_takes_effect() {
+    use tokio::io::AsyncWriteExt;
+
+    let (server, alice, _) = acme().await;
+    let address = server.base.trim_start_matches("http://");
+    for n in 0..20 {
+        let (secret, id) = server.mint(&alice, in_acme(&format!("hung up {n}"))).await;
+        warm(&server, &[&secret]).await;
+        let request = format!(
+            "DELETE /v1/tokens/{id} HTTP/1.1\r\nHost: {address}\r\n\
+             Authorization: Bearer {alice}\r\nContent-Length: 0\r\n\r\n"
+        );
+        let mut stream = tokio::net::TcpStream::connect(address).await.unwrap();
+        stream.write_all(request.as_bytes()).await.unwrap();
+        // Gone without reading the answer.
+        drop(stream);
+        let start = std::time::Instant::now();
+        while server.token(&server.root, &id).await["status"] != "revoked" {
+            assert!(start.elapsed().as_secs() < 5, "never revoked");
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        assert_eq!(server.verify_code(&secret).await, "REVOKED", "attempt {n}");
+    }
+}
