@@ -17,6 +17,7 @@ use latchkey_core::{
     SecretFormat, Token, TokenId, TokenType,
 };
 use latchkey_store::{Store, StoreError};
+use tracing::Instrument;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{InfoBuilder, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
@@ -151,7 +152,9 @@ async fn to_the_end(request: axum::extract::Request, next: axum::middleware::Nex
     if request.method().is_safe() {
         return next.run(request).await;
     }
-    match tokio::spawn(next.run(request)).await {
+    // In the request's span, so that what the call logs still says which request it was.
+    let call = next.run(request).instrument(tracing::Span::current());
+    match tokio::spawn(call).await {
         Ok(response) => response,
         Err(error) if error.is_panic() => std::panic::resume_unwind(error.into_panic()),
         // Only a runtime shutting down cancels the task.

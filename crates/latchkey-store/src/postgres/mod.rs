@@ -1578,6 +1578,8 @@ async fn run_minter(pool: PgPool, mut queue: mpsc::Receiver<Mint>) {
 /// own and a lock stalls only the mints that need it.
 async fn mint(pool: &PgPool, mut batch: Vec<Mint>) -> Vec<Mint> {
     // A caller that went away before its turn gets no token it could never have been shown.
+    // (The server's calls run to their end whatever their client does: this is for callers
+    // of the store that are dropped, such as a task cancelled at shutdown.)
     batch.retain(|m| !m.done.is_closed());
     if batch.is_empty() {
         return batch;

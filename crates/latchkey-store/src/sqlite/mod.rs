@@ -522,6 +522,8 @@ fn run_writer(
 /// `0002_listing_indexes.sql`).
 fn write_batch(conn: &mut Connection, mut batch: Vec<Write>, mut mints: Vec<Mint>) {
     // A caller that went away before its turn gets no token it could never have been shown.
+    // (The server's calls run to their end whatever their client does: this is for callers
+    // of the store that are dropped, such as a task cancelled at shutdown.)
     mints.retain(|mint| !mint.reply.is_closed());
     if batch.is_empty() && mints.is_empty() {
         return;
