@@ -208,7 +208,7 @@ impl Service {
     }
 
     /// The organization named by `slug` (or the caller's token's), and the caller's standing:
-    /// one read of the store.
+    /// one read of the store, or none while the verifier keeps them.
     async fn org_in_view(
         &self,
         principal: &Principal,
