@@ -1,6 +1,7 @@
 //! The hot path: secret → hash → in-process cache → store on a miss. Also the in-memory
-//! `last_used_at` stamps and the task that flushes them, and the organizations and roles that
-//! every other call of an authenticated caller looks up, kept by the same invalidations.
+//! `last_used_at` stamps and the task that flushes them, and the accounts, organizations and
+//! roles that every other call of an authenticated caller looks up, kept by the same
+//! invalidations.
 
 use std::mem;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
@@ -277,14 +278,18 @@ impl Verifier {
         let _gate = self.close_gate();
         self.found.clear();
         self.missing.clear();
-        self.organizations.clear();
-        self.accounts.clear();
+        self.clear_directory();
     }
 
     /// Drops the accounts, organizations and roles kept. Called after the store has committed
     /// a change of one of them, and before the client hears of it.
     pub fn forget_directory(&self) {
         let _gate = self.close_gate();
+        self.clear_directory();
+    }
+
+    /// The removals of [`Verifier::forget_directory`], for a caller holding the gate.
+    fn clear_directory(&self) {
         self.organizations.clear();
         self.accounts.clear();
     }
@@ -314,9 +319,10 @@ impl Verifier {
     }
 
     /// What `read` finds for `key`: from `cache` while what it keeps is fresh and trusted, else
-    /// from the store (`read` is called only then), kept for next time. Every change of an account, an organization or a
-    /// membership clears what is kept, on this node at once and on others when they hear of it;
-    /// what is not found is not kept, so that what another node creates is seen at once.
+    /// from the store (`read` is called only then), kept for next time. Every change of an
+    /// account, an organization or a membership clears what is kept, on this node at once and
+    /// on others when they hear of it; what is not found is not kept, so that what another node
+    /// creates is seen at once.
     async fn kept_or_read<K, T, F>(
         &self,
         cache: &Cache<K, Arc<Kept<T>>>,
