@@ -4,6 +4,7 @@
 mod conformance;
 mod test_database;
 
+use std::num::NonZeroU32;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -227,6 +228,27 @@ async fn a_listener_that_loses_its_connection_says_so_and_listens_again() {
     let _ = admin.close().await;
 }
 
+/// A store opens its whole pool at start: no request waits for a connection to open.
+#[tokio::test]
+async fn a_store_opens_its_whole_pool_at_start() {
+    let Some(database) = TestDatabase::create().await else {
+        return;
+    };
+    let pool = NonZeroU32::new(6).expect("not zero");
+    let _store = database.store_of(pool).await;
+    let mut admin = PgConnection::connect(&database.url).await.unwrap();
+    // At least: the connection that checked the server first may still be closing.
+    let open: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM pg_stat_activity
+         WHERE datname = current_database() AND application_name = 'latchkey'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert!(open >= i64::from(pool.get()), "{open} connections open");
+    let _ = admin.close().await;
+}
+
 /// A request dropped while its transaction's `BEGIN` is in flight (its client went away) leaves
 /// no pooled connection inside that transaction, for the next statements to run in.
 #[tokio::test]
@@ -235,8 +257,8 @@ async fn a_request_dropped_at_its_begin_leaves_no_connection_in_a_transaction() 
         return;
     };
     let token = mint(&alice, &alice.personal, "laptop").insert(&store).await;
-    // Every pooled connection open, so that the next ones are taken at the first poll.
-    futures_util::future::join_all((0..16).map(|_| store.token(token.id()))).await;
+    // The store opened its whole pool at start: the first revocations take a connection at
+    // their first poll.
     for _ in 0..32 {
         // The first poll takes a connection and sends BEGIN; then the request is dropped.
         let dropped = store.revoke_token(token.id(), now_plus(0)).now_or_never();

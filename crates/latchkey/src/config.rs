@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 use std::fmt;
 use std::net::SocketAddr;
+use std::num::NonZeroU32;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -10,7 +11,7 @@ use clap::Args;
 use latchkey_core::{Email, Environment, ScopeCatalog, SecretFormat, SecretPrefix};
 use latchkey_server::Settings;
 use latchkey_server::verify::CacheConfig;
-use latchkey_store::postgres::redacted;
+use latchkey_store::postgres::{DEFAULT_CONNECTIONS, redacted};
 use serde::Deserialize;
 
 #[derive(Args, Debug, Clone, Default)]
@@ -30,6 +31,10 @@ pub struct ServeArgs {
     /// [default: SQLite in the data directory].
     #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
+    /// PostgreSQL connections this node opens at start and keeps (one more listens for other
+    /// nodes' changes) [default: 16].
+    #[arg(long, env = "LATCHKEY_DATABASE_CONNECTIONS")]
+    pub database_connections: Option<NonZeroU32>,
     /// The first part of every secret: 1 to 16 lowercase letters or digits [default: lk].
     #[arg(long, env = "LATCHKEY_SECRET_PREFIX")]
     pub secret_prefix: Option<String>,
@@ -93,6 +98,7 @@ pub struct FileConfig {
     listen: Option<SocketAddr>,
     data_dir: Option<PathBuf>,
     database_url: Option<String>,
+    database_connections: Option<NonZeroU32>,
     secret_prefix: Option<String>,
     secret_environment: Option<String>,
     root_token_file: Option<PathBuf>,
@@ -160,6 +166,8 @@ impl fmt::Debug for PostgresUrl {
 pub struct Resolved {
     pub listen: SocketAddr,
     pub database: Database,
+    /// The pool's size, on PostgreSQL.
+    pub database_connections: NonZeroU32,
     pub settings: Settings,
     pub root_token: Option<String>,
     pub root_token_file: Option<PathBuf>,
@@ -235,6 +243,10 @@ impl ServeArgs {
                 .or(file.listen)
                 .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 8080))),
             database,
+            database_connections: self
+                .database_connections
+                .or(file.database_connections)
+                .unwrap_or(DEFAULT_CONNECTIONS),
             settings: Settings {
                 format: SecretFormat {
                     prefix,
@@ -353,5 +365,26 @@ mod tests {
             let error = parse_database_url(bad).unwrap_err();
             assert!(!error.contains("hunter2"), "{error}");
         }
+    }
+
+    #[test]
+    fn the_pool_size_comes_from_a_flag_or_the_file_and_is_never_zero() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("latchkey.toml");
+        let resolved = |file: &str, flag: Option<u32>| {
+            std::fs::write(&path, file).unwrap();
+            ServeArgs {
+                config: Some(path.clone()),
+                database_connections: flag.map(|n| NonZeroU32::new(n).unwrap()),
+                ..ServeArgs::default()
+            }
+            .resolve()
+            .map(|resolved| resolved.database_connections.get())
+        };
+        assert_eq!(resolved("", None), Ok(DEFAULT_CONNECTIONS.get()));
+        assert_eq!(resolved("database_connections = 4", None), Ok(4));
+        assert_eq!(resolved("database_connections = 4", Some(8)), Ok(8));
+        let zero = resolved("database_connections = 0", None).unwrap_err();
+        assert!(zero.contains("database_connections"), "{zero}");
     }
 }

@@ -6,6 +6,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use clap::Args;
+use latchkey_store::postgres::DEFAULT_CONNECTIONS;
 use latchkey_store::{Counts, Store, Table};
 
 use crate::config::parse_database_url;
@@ -36,8 +37,8 @@ async fn migrate(args: MigrateArgs) -> Result<(), String> {
     if from == to {
         return Err("--from and --to name the same database".to_owned());
     }
-    let source = open_store(&from, false).await?;
-    let target = open_store(&to, true).await?;
+    let source = open_store(&from, false, DEFAULT_CONNECTIONS).await?;
+    let target = open_store(&to, true, DEFAULT_CONNECTIONS).await?;
     let held = target.counts().await.map_err(|e| e.to_string())?;
     if held.values().any(|count| *count > 0) {
         return Err(format!(

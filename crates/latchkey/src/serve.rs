@@ -1,6 +1,7 @@
 //! `latchkey serve` and `latchkey init`.
 
 use std::io::Write as _;
+use std::num::NonZeroU32;
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -45,8 +46,13 @@ pub fn exit(outcome: Result<(), String>) -> ExitCode {
 }
 
 /// Opens the store `database` names, bringing its schema up to date. A SQLite file (and its
-/// folder) is created when `create` is true, and must exist otherwise.
-pub async fn open_store(database: &Database, create: bool) -> Result<Arc<dyn Store>, String> {
+/// folder) is created when `create` is true, and must exist otherwise. A PostgreSQL store
+/// opens a pool of `connections`.
+pub async fn open_store(
+    database: &Database,
+    create: bool,
+    connections: NonZeroU32,
+) -> Result<Arc<dyn Store>, String> {
     let cannot = |error: StoreError| format!("cannot open {database}: {error}");
     let store: Arc<dyn Store> = match database {
         Database::Sqlite(path) => {
@@ -63,7 +69,8 @@ pub async fn open_store(database: &Database, create: bool) -> Result<Arc<dyn Sto
             Arc::new(SqliteStore::open(path).map_err(cannot)?)
         }
         Database::Postgres(url) => {
-            Arc::new(PostgresStore::connect(url.expose()).await.map_err(cannot)?)
+            let store = PostgresStore::connect(url.expose(), connections).await;
+            Arc::new(store.map_err(cannot)?)
         }
     };
     tracing::info!("opened {database}");
@@ -72,7 +79,7 @@ pub async fn open_store(database: &Database, create: bool) -> Result<Arc<dyn Sto
 
 async fn serve(args: ServeArgs, mode: Mode) -> Result<(), String> {
     let resolved = args.resolve()?;
-    let store = open_store(&resolved.database, true).await?;
+    let store = open_store(&resolved.database, true, resolved.database_connections).await?;
     let clock = Arc::new(SystemClock);
     let format = resolved.settings.format.clone();
     let given = resolved

@@ -169,7 +169,13 @@ async fn a_sqlite_store_moves_to_postgresql_and_every_secret_still_verifies() {
         source.counts().await.unwrap()
     );
 
-    let mut new = Server::start_with(&["--database-url", &to]);
+    let connections = test_database::CONNECTIONS.to_string();
+    let mut new = Server::start_with(&[
+        "--database-url",
+        &to,
+        "--database-connections",
+        &connections,
+    ]);
     assert!(
         new.root.is_empty(),
         "the root came along, no new one is made"
@@ -252,7 +258,15 @@ async fn a_hundred_thousand_tokens_move_and_every_secret_still_verifies() {
     run.ok();
     println!("migrate-store moved {count} tokens in {took:?}");
 
-    let mut node = Server::start_with(&["--database-url", &database.url, "--rate-limit", "0"]);
+    let connections = test_database::CONNECTIONS.to_string();
+    let mut node = Server::start_with(&[
+        "--database-url",
+        &database.url,
+        "--database-connections",
+        &connections,
+        "--rate-limit",
+        "0",
+    ]);
     node.root = secrets[0].expose().to_owned();
     let http = reqwest::Client::new();
     let verify = format!("{}/v1/tokens/verify", node.url);

@@ -28,6 +28,7 @@ mod rows;
 pub use listen::LISTENER_APPLICATION_NAME;
 
 use std::future::Future;
+use std::num::NonZeroU32;
 use std::str::FromStr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -59,8 +60,8 @@ use rows::{account_from, group_from, hash_at, org_from, role_at, role_opt_at, to
 /// Embedded, append-only migrations; `_sqlx_migrations` records which have run.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Connections each node keeps to the database at most.
-const POOL_SIZE: u32 = 16;
+/// Connections a node keeps open to the database unless told otherwise.
+pub const DEFAULT_CONNECTIONS: NonZeroU32 = NonZeroU32::new(16).expect("not zero");
 /// How long connecting to the server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A pooled connection idle longer than this is checked before it is used again.
@@ -230,10 +231,10 @@ pub fn redacted(url: &str) -> String {
 }
 
 impl PostgresStore {
-    /// Connects to the database at `url` (`postgres://…`) and brings its schema up to date.
-    /// Commits are acknowledged once durable (`synchronous_commit = on`, unless the URL says
-    /// otherwise).
-    pub async fn connect(url: &str) -> Result<Self> {
+    /// Connects to the database at `url` (`postgres://…`) with a pool of `connections`, all
+    /// opened now, and brings its schema up to date. Commits are acknowledged once durable
+    /// (`synchronous_commit = on`, unless the URL says otherwise).
+    pub async fn connect(url: &str, connections: NonZeroU32) -> Result<Self> {
         let mut options = PgConnectOptions::from_str(url)?;
         if !url.contains("application_name") {
             options = options.application_name("latchkey");
@@ -253,7 +254,13 @@ impl PostgresStore {
             })??;
         first.close().await?;
         let pool = PgPoolOptions::new()
-            .max_connections(POOL_SIZE)
+            .max_connections(connections.get())
+            // The whole pool is opened at start, and sqlx opens a new connection in the
+            // background when one is retired (by age or idleness): no request waits for a
+            // connection's setup (with TLS and a password, several round trips to a remote
+            // server), and a server that cannot take this many more is reported at start, not
+            // under load.
+            .min_connections(connections.get())
             // sqlx checks a connection with a round trip to the server each time it is taken
             // from the pool: a list page took three, beside its own queries. Only a connection
             // that sat idle a while (when a restart or a proxy's timeout may have closed it)
