@@ -185,6 +185,12 @@ pub trait Store: Send + Sync + 'static {
     /// Writes a batch that [`Store::export`] gave, as it is, in one transaction: meant for an
     /// empty store, whose rows it must not collide with.
     async fn import(&self, batch: Batch) -> Result<()>;
+    /// Readies the store for service after the last [`Store::import`], rather than leaving it
+    /// to the database's own maintenance. Nothing by default: SQLite takes its statistics
+    /// whenever a node opens it.
+    async fn finish_import(&self) -> Result<()> {
+        Ok(())
+    }
     /// How many rows each table holds, deleted records included, read in one snapshot.
     async fn counts(&self) -> Result<Counts>;
 }

@@ -20,6 +20,7 @@ use latchkey_core::{
 };
 use latchkey_store::{SqliteStore, Store};
 use serde_json::Value;
+use sqlx::{Connection, PgConnection};
 use test_database::TestDatabase;
 
 fn migrate(from: &str, to: &str) -> Run {
@@ -168,6 +169,22 @@ async fn a_sqlite_store_moves_to_postgresql_and_every_secret_still_verifies() {
         database.store().await.counts().await.unwrap(),
         source.counts().await.unwrap()
     );
+    // The target was vacuumed and analyzed, its tokens' table among the rest.
+    let mut admin = PgConnection::connect(&database.url)
+        .await
+        .expect("connect to the test database");
+    let readied: bool = sqlx::query_scalar(
+        "SELECT last_vacuum IS NOT NULL AND last_analyze IS NOT NULL
+         FROM pg_stat_user_tables WHERE relname = 'tokens'",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .expect("the tokens' table's statistics");
+    assert!(
+        readied,
+        "migrate-store leaves the target vacuumed and analyzed"
+    );
+    let _ = admin.close().await;
 
     let connections = test_database::CONNECTIONS.to_string();
     let mut new = Server::start_with(&[
