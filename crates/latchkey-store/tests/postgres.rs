@@ -249,6 +249,57 @@ async fn a_store_opens_its_whole_pool_at_start() {
     let _ = admin.close().await;
 }
 
+/// After an import, the counters are counted again from the tokens: one row a count, whatever
+/// slots the import's connections wrote them in.
+#[tokio::test]
+async fn finishing_an_import_leaves_one_counter_row_a_count() {
+    let Some((database, store, alice)) = store_with_alice().await else {
+        return;
+    };
+    for n in 0..3 {
+        mint(&alice, &alice.personal, &format!("token {n}"))
+            .expires((n == 0).then(|| now_plus(3 * 86_400)))
+            .insert(&store)
+            .await;
+    }
+    let mut admin = PgConnection::connect(&database.url).await.unwrap();
+    let counts = "SELECT array_agg(row(org_id, total, revoked)::text ORDER BY org_id)
+                  FROM (SELECT org_id, sum(total) AS total, sum(revoked) AS revoked
+                        FROM token_counts GROUP BY org_id) c";
+    let days = "SELECT array_agg(row(org_id, day, live)::text ORDER BY org_id, day)
+                FROM (SELECT org_id, day, sum(live) AS live
+                      FROM token_expiry_counts GROUP BY org_id, day) c";
+    let read = |sql: &'static str| sqlx::query_scalar::<_, Vec<String>>(sql);
+    let (counted, by_day) = (
+        read(counts).fetch_one(&mut admin).await.unwrap(),
+        read(days).fetch_one(&mut admin).await.unwrap(),
+    );
+    // As an import through many connections leaves them: each count over two slots (those
+    // above 15 are no connection's).
+    sqlx::raw_sql(
+        "INSERT INTO token_counts SELECT org_id, slot + 16, 1, 0 FROM token_counts;
+         UPDATE token_counts SET total = total - 1 WHERE slot < 16;
+         INSERT INTO token_expiry_counts SELECT org_id, day, slot + 16, 1 FROM token_expiry_counts;
+         UPDATE token_expiry_counts SET live = live - 1 WHERE slot < 16;",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+
+    store.finish_import().await.unwrap();
+    assert_eq!(read(counts).fetch_one(&mut admin).await.unwrap(), counted);
+    assert_eq!(read(days).fetch_one(&mut admin).await.unwrap(), by_day);
+    let spread: i64 = sqlx::query_scalar(
+        "SELECT (SELECT count(*) FROM token_counts WHERE slot <> 0)
+              + (SELECT count(*) FROM token_expiry_counts WHERE slot <> 0)",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .unwrap();
+    assert_eq!(spread, 0, "counter rows outside slot 0");
+    let _ = admin.close().await;
+}
+
 /// A request dropped while its transaction's `BEGIN` is in flight (its client went away) leaves
 /// no pooled connection inside that transaction, for the next statements to run in.
 #[tokio::test]
