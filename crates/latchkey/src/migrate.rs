@@ -52,7 +52,7 @@ async fn migrate(args: MigrateArgs) -> Result<(), String> {
     let started = Instant::now();
     let copied = copy(source.as_ref(), target.as_ref(), &expected).await?;
     eprintln!(
-        "copied in {:.1} s; readying the target (statistics, space of the rows rewritten)",
+        "copied in {:.1} s; readying the target (its counters, statistics and free space)",
         started.elapsed().as_secs_f64()
     );
     target
