@@ -4,7 +4,6 @@
 mod conformance;
 mod test_database;
 
-use std::num::NonZeroU32;
 use std::time::Duration;
 
 use futures_util::FutureExt as _;
@@ -228,27 +227,6 @@ async fn a_listener_that_loses_its_connection_says_so_and_listens_again() {
     let _ = admin.close().await;
 }
 
-/// A store opens its whole pool at start: no request waits for a connection to open.
-#[tokio::test]
-async fn a_store_opens_its_whole_pool_at_start() {
-    let Some(database) = TestDatabase::create().await else {
-        return;
-    };
-    let pool = NonZeroU32::new(6).expect("not zero");
-    let _store = database.store_of(pool).await;
-    let mut admin = PgConnection::connect(&database.url).await.unwrap();
-    // At least: the connection that checked the server first may still be closing.
-    let open: i64 = sqlx::query_scalar(
-        "SELECT count(*) FROM pg_stat_activity
-         WHERE datname = current_database() AND application_name = 'latchkey'",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
-    assert!(open >= i64::from(pool.get()), "{open} connections open");
-    let _ = admin.close().await;
-}
-
 /// After an import, the counters are counted again from the tokens: one row a count, whatever
 /// slots the import's connections wrote them in.
 #[tokio::test]
@@ -256,47 +234,60 @@ async fn finishing_an_import_leaves_one_counter_row_a_count() {
     let Some((database, store, alice)) = store_with_alice().await else {
         return;
     };
-    for n in 0..3 {
-        mint(&alice, &alice.personal, &format!("token {n}"))
-            .expires((n == 0).then(|| now_plus(3 * 86_400)))
-            .insert(&store)
-            .await;
+    let prod = new_group(&store, &alice.personal, "prod").await;
+    let mut tokens = Vec::new();
+    for n in 0..4 {
+        let token = mint(&alice, &alice.personal, &format!("token {n}"))
+            .expires((n == 0).then(|| now_plus(3 * 86_400)));
+        let token = if n < 2 { token.in_group(&prod) } else { token };
+        tokens.push(token.insert(&store).await);
+    }
+    for token in [&tokens[1], &tokens[2]] {
+        store.revoke_token(token.id(), now_plus(0)).await.unwrap();
     }
     let mut admin = PgConnection::connect(&database.url).await.unwrap();
-    let counts = "SELECT array_agg(row(org_id, total, revoked)::text ORDER BY org_id)
-                  FROM (SELECT org_id, sum(total) AS total, sum(revoked) AS revoked
-                        FROM token_counts GROUP BY org_id) c";
-    let days = "SELECT array_agg(row(org_id, day, live)::text ORDER BY org_id, day)
-                FROM (SELECT org_id, day, sum(live) AS live
-                      FROM token_expiry_counts GROUP BY org_id, day) c";
-    let read = |sql: &'static str| sqlx::query_scalar::<_, Vec<String>>(sql);
-    let (counted, by_day) = (
-        read(counts).fetch_one(&mut admin).await.unwrap(),
-        read(days).fetch_one(&mut admin).await.unwrap(),
-    );
     // As an import through many connections leaves them: each count over two slots (those
     // above 15 are no connection's).
     sqlx::raw_sql(
-        "INSERT INTO token_counts SELECT org_id, slot + 16, 1, 0 FROM token_counts;
-         UPDATE token_counts SET total = total - 1 WHERE slot < 16;
+        "INSERT INTO token_counts SELECT org_id, slot + 16, 1, 1 FROM token_counts;
+         UPDATE token_counts SET total = total - 1, revoked = revoked - 1 WHERE slot < 16;
          INSERT INTO token_expiry_counts SELECT org_id, day, slot + 16, 1 FROM token_expiry_counts;
-         UPDATE token_expiry_counts SET live = live - 1 WHERE slot < 16;",
+         UPDATE token_expiry_counts SET live = live - 1 WHERE slot < 16;
+         INSERT INTO group_token_counts SELECT group_id, org_id, slot + 16, 1, 1
+         FROM group_token_counts;
+         UPDATE group_token_counts SET total = total - 1, revoked = revoked - 1 WHERE slot < 16;",
     )
     .execute(&mut admin)
     .await
     .unwrap();
 
     store.finish_import().await.unwrap();
-    assert_eq!(read(counts).fetch_one(&mut admin).await.unwrap(), counted);
-    assert_eq!(read(days).fetch_one(&mut admin).await.unwrap(), by_day);
-    let spread: i64 = sqlx::query_scalar(
-        "SELECT (SELECT count(*) FROM token_counts WHERE slot <> 0)
-              + (SELECT count(*) FROM token_expiry_counts WHERE slot <> 0)",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .unwrap();
-    assert_eq!(spread, 0, "counter rows outside slot 0");
+    // Each counter as the tokens count it, in one row a count.
+    for (counters, tokens) in [
+        (
+            "SELECT org_id, total, revoked FROM token_counts",
+            "SELECT org_id, count(*), count(revoked_at) FROM tokens GROUP BY org_id",
+        ),
+        (
+            "SELECT org_id, day, live FROM token_expiry_counts",
+            "SELECT org_id, expires_at / 86400, count(*) FROM tokens WHERE revoked_at IS NULL
+             GROUP BY org_id, expires_at / 86400",
+        ),
+        (
+            "SELECT group_id, org_id, total, revoked FROM group_token_counts",
+            "SELECT group_id, org_id, count(*), count(revoked_at) FROM tokens
+             WHERE group_id IS NOT NULL GROUP BY group_id, org_id",
+        ),
+    ] {
+        let rows = |sql: &str| {
+            sqlx::query_scalar::<_, Vec<String>>(sqlx::AssertSqlSafe(format!(
+                "SELECT coalesce(array_agg(r::text ORDER BY r::text), '{{}}') FROM ({sql}) r"
+            )))
+        };
+        let kept = rows(counters).fetch_one(&mut admin).await.unwrap();
+        assert_eq!(kept, rows(tokens).fetch_one(&mut admin).await.unwrap());
+        assert!(!kept.is_empty(), "{counters}");
+    }
     let _ = admin.close().await;
 }
 
@@ -308,8 +299,8 @@ async fn a_request_dropped_at_its_begin_leaves_no_connection_in_a_transaction() 
         return;
     };
     let token = mint(&alice, &alice.personal, "laptop").insert(&store).await;
-    // The store opened its whole pool at start: the first revocations take a connection at
-    // their first poll.
+    // Every pooled connection open, so that the next ones are taken at the first poll.
+    futures_util::future::join_all((0..16).map(|_| store.token(token.id()))).await;
     for _ in 0..32 {
         // The first poll takes a connection and sends BEGIN; then the request is dropped.
         let dropped = store.revoke_token(token.id(), now_plus(0)).now_or_never();

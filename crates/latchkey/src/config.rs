@@ -31,8 +31,8 @@ pub struct ServeArgs {
     /// [default: SQLite in the data directory].
     #[arg(long, env = "LATCHKEY_DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
-    /// PostgreSQL connections this node opens at start and keeps (one more listens for other
-    /// nodes' changes) [default: 16].
+    /// PostgreSQL connections this node opens at most (one more listens for other nodes'
+    /// changes) [default: 16].
     #[arg(long, env = "LATCHKEY_DATABASE_CONNECTIONS")]
     pub database_connections: Option<NonZeroU32>,
     /// The first part of every secret: 1 to 16 lowercase letters or digits [default: lk].

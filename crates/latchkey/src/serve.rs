@@ -47,7 +47,7 @@ pub fn exit(outcome: Result<(), String>) -> ExitCode {
 
 /// Opens the store `database` names, bringing its schema up to date. A SQLite file (and its
 /// folder) is created when `create` is true, and must exist otherwise. A PostgreSQL store
-/// opens a pool of `connections`.
+/// opens up to `connections`.
 pub async fn open_store(
     database: &Database,
     create: bool,

@@ -186,13 +186,7 @@ async fn a_sqlite_store_moves_to_postgresql_and_every_secret_still_verifies() {
     );
     let _ = admin.close().await;
 
-    let connections = test_database::CONNECTIONS.to_string();
-    let mut new = Server::start_with(&[
-        "--database-url",
-        &to,
-        "--database-connections",
-        &connections,
-    ]);
+    let mut new = Server::start_with(&["--database-url", &to]);
     assert!(
         new.root.is_empty(),
         "the root came along, no new one is made"
@@ -275,15 +269,7 @@ async fn a_hundred_thousand_tokens_move_and_every_secret_still_verifies() {
     run.ok();
     println!("migrate-store moved {count} tokens in {took:?}");
 
-    let connections = test_database::CONNECTIONS.to_string();
-    let mut node = Server::start_with(&[
-        "--database-url",
-        &database.url,
-        "--database-connections",
-        &connections,
-        "--rate-limit",
-        "0",
-    ]);
+    let mut node = Server::start_with(&["--database-url", &database.url, "--rate-limit", "0"]);
     node.root = secrets[0].expose().to_owned();
     let http = reqwest::Client::new();
     let verify = format!("{}/v1/tokens/verify", node.url);

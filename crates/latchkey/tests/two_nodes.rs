@@ -48,12 +48,9 @@ impl Cluster {
         let mut admin = PgConnection::connect(&database.url)
             .await
             .expect("connect to the test database");
-        let connections = test_database::CONNECTIONS.to_string();
         let args = [
             "--database-url",
             &database.url,
-            "--database-connections",
-            &connections,
             "--cache-ttl",
             "3600",
             "--rate-limit",

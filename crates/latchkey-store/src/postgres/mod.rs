@@ -60,7 +60,7 @@ use rows::{account_from, group_from, hash_at, org_from, role_at, role_opt_at, to
 /// Embedded, append-only migrations; `_sqlx_migrations` records which have run.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
-/// Connections a node keeps open to the database unless told otherwise.
+/// Connections a node opens to the database at most, unless told otherwise.
 pub const DEFAULT_CONNECTIONS: NonZeroU32 = NonZeroU32::new(16).expect("not zero");
 /// Every counter counted again from the tokens, one row a count (slot 0), as migrations 0004
 /// and 0006 first counted them; for [`Store::finish_import`], with no node running.
@@ -247,8 +247,8 @@ pub fn redacted(url: &str) -> String {
 }
 
 impl PostgresStore {
-    /// Connects to the database at `url` (`postgres://…`) with a pool of `connections`, all
-    /// opened now, and brings its schema up to date. Commits are acknowledged once durable
+    /// Connects to the database at `url` (`postgres://…`) with a pool of up to `connections`,
+    /// and brings its schema up to date. Commits are acknowledged once durable
     /// (`synchronous_commit = on`, unless the URL says otherwise).
     pub async fn connect(url: &str, connections: NonZeroU32) -> Result<Self> {
         let mut options = PgConnectOptions::from_str(url)?;
@@ -271,12 +271,6 @@ impl PostgresStore {
         first.close().await?;
         let pool = PgPoolOptions::new()
             .max_connections(connections.get())
-            // The whole pool is opened at start, and sqlx opens a new connection in the
-            // background when one is retired (by age or idleness): no request waits for a
-            // connection's setup (with TLS and a password, several round trips to a remote
-            // server), and a server that cannot take this many more is reported at start, not
-            // under load.
-            .min_connections(connections.get())
             // sqlx checks a connection with a round trip to the server each time it is taken
             // from the pool: a list page took three, beside its own queries. Only a connection
             // that sat idle a while (when a restart or a proxy's timeout may have closed it)
@@ -291,13 +285,7 @@ impl PostgresStore {
                 })
             })
             .connect_with(options.clone())
-            .await
-            .map_err(|error| {
-                // Most likely the server's `max_connections`, reached.
-                StoreError::Backend(format!(
-                    "opening a pool of {connections} connections: {error}"
-                ))
-            })?;
+            .await?;
         MIGRATOR.run(&pool).await.map_err(|error| match error {
             sqlx::migrate::MigrateError::VersionMissing(version) => StoreError::Backend(format!(
                 "the database has migration {version}, which this latchkey does not know: it is newer than this binary"
@@ -1217,8 +1205,8 @@ impl Store for PostgresStore {
 
     async fn finish_import(&self) -> Result<()> {
         // The counters' triggers wrote them once an imported batch, each in the slot of the
-        // pooled connection it went through (up to 16 rows a count, 7,208 rows for 903 counts
-        // at a million tokens), and rewrote each row at every batch. Counted again from the
+        // pooled connection it went through (a row for each count and connection: 903 rows
+        // for 452 counts at a million tokens), and rewrote each row at every batch. Counted again from the
         // tokens, each count is one row, as the migrations that made the counters left them.
         let mut tx = begin(&self.pool).await?;
         sqlx::raw_sql(RECOUNT).execute(&mut *tx).await?;

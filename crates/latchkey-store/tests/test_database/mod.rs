@@ -12,23 +12,13 @@
 )]
 
 use std::io::Write as _;
-use std::num::NonZeroU32;
-use std::sync::{Arc, LazyLock, Once};
+use std::sync::Once;
 use std::time::Duration;
 
 use latchkey_store::PostgresStore;
-use latchkey_store::postgres::redacted;
+use latchkey_store::postgres::{DEFAULT_CONNECTIONS, redacted};
 use sqlx::{Connection, PgConnection};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use uuid::Uuid;
-
-/// Connections a test's store or server opens. A store opens its whole pool at start, and the
-/// tests of a binary that hold a database at once ([`DATABASES_AT_ONCE`], each with a store or
-/// two and a node's listener) must stay within PostgreSQL's `max_connections` (100 by default).
-pub const CONNECTIONS: NonZeroU32 = NonZeroU32::new(4).expect("not zero");
-/// Tests of one binary that hold a database at once, however many cores run tests: the others
-/// wait for one to end.
-const DATABASES_AT_ONCE: usize = 4;
 
 const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 const PREFIX: &str = "latchkey_test_";
@@ -66,19 +56,11 @@ pub struct TestDatabase {
     name: String,
     /// Where the database is, password included.
     pub url: String,
-    /// This test's turn among those that hold a database, given back once it is dropped.
-    _turn: OwnedSemaphorePermit,
 }
 
 impl TestDatabase {
     /// A fresh database; `None` (after saying so, once) when there is no server outside CI.
     pub async fn create() -> Option<Self> {
-        static TURNS: LazyLock<Arc<Semaphore>> =
-            LazyLock::new(|| Arc::new(Semaphore::new(DATABASES_AT_ONCE)));
-        let turn = Arc::clone(&TURNS)
-            .acquire_owned()
-            .await
-            .expect("the semaphore is never closed");
         let server = server_url();
         let connected =
             tokio::time::timeout(Duration::from_secs(5), PgConnection::connect(&server)).await;
@@ -98,7 +80,6 @@ impl TestDatabase {
             url: with_database(&server, &name),
             server,
             name,
-            _turn: turn,
         })
     }
 
@@ -117,14 +98,8 @@ impl TestDatabase {
         let _ = conn.close().await;
     }
 
-    /// A store on this database, with a pool of [`CONNECTIONS`].
     pub async fn store(&self) -> PostgresStore {
-        self.store_of(CONNECTIONS).await
-    }
-
-    /// A store on this database, with a pool of `connections`.
-    pub async fn store_of(&self, connections: NonZeroU32) -> PostgresStore {
-        PostgresStore::connect(&self.url, connections)
+        PostgresStore::connect(&self.url, DEFAULT_CONNECTIONS)
             .await
             .expect("connect to the test database")
     }
