@@ -302,8 +302,9 @@ impl Verifier {
         account: AccountId,
         now: Timestamp,
     ) -> Result<Option<(Organization, Option<Role>)>, StoreError> {
-        let read = || self.store.organization_and_role(key.clone(), account);
-        self.kept_or_read(&self.organizations, (key.clone(), account), now, read)
+        let key = (key, account);
+        let read = || self.store.organization_and_role(key.0.clone(), account);
+        self.kept_or_read(&self.organizations, &key, now, read)
             .await
     }
 
@@ -314,19 +315,18 @@ impl Verifier {
         now: Timestamp,
     ) -> Result<Option<Account>, StoreError> {
         let read = || self.store.account_by_username(username);
-        self.kept_or_read(&self.accounts, username.clone(), now, read)
-            .await
+        self.kept_or_read(&self.accounts, username, now, read).await
     }
 
     /// What `read` finds for `key`: from `cache` while what it keeps is fresh and trusted, else
-    /// from the store (`read` is called only then), kept for next time. Every change of an
+    /// from the store (`read` is called, and `key` cloned, only then), kept for next time. Every change of an
     /// account, an organization or a membership clears what is kept, on this node at once and
     /// on others when they hear of it; what is not found is not kept, so that what another node
     /// creates is seen at once.
     async fn kept_or_read<K, T, F>(
         &self,
         cache: &Cache<K, Arc<Kept<T>>>,
-        key: K,
+        key: &K,
         now: Timestamp,
         read: impl FnOnce() -> F,
     ) -> Result<Option<T>, StoreError>
@@ -339,7 +339,7 @@ impl Verifier {
         let epoch = self.epoch.load(Ordering::Acquire);
         let trusted = self.trusted.load(Ordering::Acquire);
         if trusted
-            && let Some(kept) = cache.get(&key)
+            && let Some(kept) = cache.get(key)
             && fresh(kept.inserted, self.positive_ttl, now)
         {
             return Ok(Some(kept.value.clone()));
@@ -354,10 +354,10 @@ impl Verifier {
                         value: value.clone(),
                         inserted: now.unix(),
                     };
-                    cache.insert(key, Arc::new(kept));
+                    cache.insert(key.clone(), Arc::new(kept));
                 }
                 None => {
-                    cache.remove(&key);
+                    cache.remove(key);
                 }
             }
         }
