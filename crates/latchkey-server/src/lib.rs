@@ -44,6 +44,9 @@ pub struct Settings {
     pub cache: CacheConfig,
     /// How often `last_used_at` stamps are written.
     pub flush_period: Duration,
+    /// How often the store's counters of past days are folded (see [`Store::fold_counters`]),
+    /// the first time at start.
+    pub fold_period: Duration,
     /// Native API requests per minute per workspace; 0 for no limit.
     pub rate_limit_per_minute: u32,
 }
@@ -55,6 +58,8 @@ impl Default for Settings {
             catalog: ScopeCatalog::default(),
             cache: CacheConfig::default(),
             flush_period: Duration::from_secs(1),
+            // A day passes once a day; the hour bounds how late a node restarted often folds.
+            fold_period: Duration::from_secs(3600),
             rate_limit_per_minute: 1000,
         }
     }
@@ -68,7 +73,8 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the service and the routers, and starts the `last_used_at` flusher.
+    /// Builds the service and the routers, and starts the `last_used_at` flusher and the
+    /// folding of the counters.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>, settings: Settings) -> Self {
         let verifier = Arc::new(Verifier::new(
             Arc::clone(&store),
@@ -76,6 +82,7 @@ impl App {
             settings.cache,
         ));
         verifier.spawn_flusher(settings.flush_period);
+        spawn_folding(Arc::clone(&store), Arc::clone(&clock), settings.fold_period);
         let service = Arc::new(Service::new(store, clock, settings.catalog, verifier));
         let limiter = Arc::new(RateLimiter::new(settings.rate_limit_per_minute));
         let state = AppState { service, limiter };
@@ -142,6 +149,25 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
         .merge(dialects::admin::router().layer(axum::middleware::from_fn(to_the_end)))
         .merge(dialects::turso::router().layer(axum::middleware::from_fn(to_the_end)))
         .merge(dialects::motherduck::router().layer(axum::middleware::from_fn(to_the_end)))
+}
+
+/// Folds the store's counters of past days every `period`, the first time at once, until the
+/// process ends.
+fn spawn_folding(
+    store: Arc<dyn Store>,
+    clock: Arc<dyn Clock>,
+    period: Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(error) = store.fold_counters(clock.now()).await {
+                tracing::warn!(%error, "could not fold the token counters of past days");
+            }
+        }
+    })
 }
 
 /// Runs a call that may change the store to its end, even when its client hangs up first.

@@ -170,6 +170,12 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(TokenView, SecretHash)>;
     /// Records last-use stamps in one batch; a stamp never moves `last_used_at` backwards.
     async fn record_usage(&self, stamps: &[(TokenId, Timestamp)]) -> Result<()>;
+    /// Folds the counts of live tokens that expire on each day, for the days before yesterday
+    /// by `now`, into one count an organization. A status page's total sums the counts of
+    /// every day before today; folded, it sums a few rows however long the store has served.
+    /// Every total listed at `now` or after is unchanged; one judged at a time before
+    /// yesterday counts the folded tokens as expired. Safe beside any write, on every node.
+    async fn fold_counters(&self, now: Timestamp) -> Result<()>;
 
     /// Subscribes to the invalidations of every node sharing this store (this one's
     /// included), from the moment this returns: `None` for a store only one node uses

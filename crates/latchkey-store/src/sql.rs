@@ -475,6 +475,18 @@ const NEAR_START: u64 = 1_000;
 /// The length of the days `token_expiry_counts` counts by, in seconds.
 const DAY: i64 = 86_400;
 
+/// The day [`crate::Store::fold_counters`] moves the counts of past days to: before any day a
+/// timestamp falls on (the year 1 begins on day -719,162), so before every "today", as the
+/// days it stands for are.
+pub(crate) const FOLDED_DAY: i64 = -1_000_000;
+
+/// The first day [`crate::Store::fold_counters`] leaves as it is at `now`: yesterday. A day
+/// before it is past on every node whose clock is less than a day behind this one's.
+pub(crate) fn first_unfolded_day(now: Timestamp) -> i64 {
+    // As SQL divides a status page's `now` (toward zero).
+    now.unix() / DAY - 1
+}
+
 impl Listing {
     /// The listing of `query`; `found`, on PostgreSQL, the tokens whose names hold its name
     /// filter's needle where they were found first ([`names_holding_sql`]).

@@ -291,6 +291,78 @@ async fn finishing_an_import_leaves_one_counter_row_a_count() {
     let _ = admin.close().await;
 }
 
+/// A fold leaves one count an organization for the days before yesterday, whatever slots
+/// wrote them, and the days after as they were. A row a write holds is left for the next
+/// fold, which the fold does not wait for.
+#[tokio::test]
+async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday() {
+    let Some((database, store, alice)) = store_with_alice().await else {
+        return;
+    };
+    const DAY: i64 = 86_400;
+    for days in -6..=3 {
+        mint(&alice, &alice.personal, &format!("expiring in {days} days"))
+            .expires(Some(now_plus(days * DAY)))
+            .insert(&store)
+            .await;
+    }
+    let mut admin = PgConnection::connect(&database.url).await.unwrap();
+    // Each day's count over two slots, as two connections' mints leave it.
+    sqlx::raw_sql(
+        "INSERT INTO token_expiry_counts SELECT org_id, day, slot + 16, 2 FROM token_expiry_counts;
+         UPDATE token_expiry_counts SET live = live - 2 WHERE slot < 16;",
+    )
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    let rows = "SELECT day, slot, live FROM token_expiry_counts ORDER BY day, slot";
+    let rows = || sqlx::query_as::<_, (i64, i16, i64)>(rows);
+    let before = rows().fetch_all(&mut admin).await.unwrap();
+    let today = now_plus(0).unix() / DAY;
+    let (past, kept): (Vec<&(i64, i16, i64)>, Vec<_>) =
+        before.iter().partition(|row| row.0 < today - 1);
+    assert_eq!(
+        past.len(),
+        10,
+        "five days before yesterday, two slots each: {before:?}"
+    );
+    let held = *past
+        .iter()
+        .find(|row| row.0 == today - 5 && row.1 < 16)
+        .copied()
+        .unwrap();
+    let with = |mut rows: Vec<(i64, i16, i64)>, more: &[(i64, i16, i64)]| {
+        rows.extend_from_slice(more);
+        rows.sort();
+        rows
+    };
+    let kept: Vec<_> = kept.into_iter().copied().collect();
+
+    // Another session holds one of the rows of five days ago.
+    let mut holder = PgConnection::connect(&database.url).await.unwrap();
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "BEGIN; SELECT 1 FROM token_expiry_counts WHERE day = {} AND slot = {} FOR UPDATE",
+        held.0, held.1
+    )))
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), store.fold_counters(now_plus(0)))
+        .await
+        .expect("a fold waits for no write")
+        .unwrap();
+    // The five tokens' counts but the held row's, in one row.
+    let folded = 5 - held.2;
+    let after = rows().fetch_all(&mut admin).await.unwrap();
+    assert_eq!(after, with(kept.clone(), &[held, (-1_000_000, 0, folded)]));
+
+    sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
+    store.fold_counters(now_plus(0)).await.unwrap();
+    let after = rows().fetch_all(&mut admin).await.unwrap();
+    assert_eq!(after, with(kept, &[(-1_000_000, 0, 5)]));
+    let _ = (admin.close().await, holder.close().await);
+}
+
 /// A request dropped while its transaction's `BEGIN` is in flight (its client went away) leaves
 /// no pooled connection inside that transaction, for the next statements to run in.
 #[tokio::test]

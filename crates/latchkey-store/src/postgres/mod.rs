@@ -46,8 +46,8 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS, TOKEN_VIEW, UNUSED,
-    names_holding_sql,
+    ACCOUNT_COLUMNS, Arg, Dialect, FOLDED_DAY, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS,
+    TOKEN_VIEW, UNUSED, first_unfolded_day, names_holding_sql,
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
 use crate::trigrams::{NameSamples, SAMPLED_NAMES, TrigramSample};
@@ -78,6 +78,26 @@ const RECOUNT: &str = "
     SELECT group_id, org_id, 0, count(*), count(revoked_at) FROM tokens
     WHERE group_id IS NOT NULL GROUP BY group_id, org_id;
 ";
+/// The counts of live tokens by expiry day, for the days before `$1`, moved to one row an
+/// organization on day `$2` (see [`Store::fold_counters`]). A row that a revocation holds is
+/// skipped, for the next fold: the fold waits for no write, so that no write waits for it
+/// in a cycle (a revocation of an expired token locks its day's row, then maybe others).
+const FOLD: &str = "
+    WITH moved AS (
+        DELETE FROM token_expiry_counts
+        WHERE (org_id, day, slot) IN (
+            SELECT org_id, day, slot FROM token_expiry_counts
+            WHERE day > $2 AND day < $1
+            FOR UPDATE SKIP LOCKED
+        )
+        RETURNING org_id, live
+    )
+    INSERT INTO token_expiry_counts (org_id, day, slot, live)
+    SELECT org_id, $2, 0, CAST(sum(live) AS bigint) FROM moved GROUP BY org_id
+    ON CONFLICT (org_id, day, slot) DO UPDATE SET live = token_expiry_counts.live + excluded.live
+";
+/// The class of the advisory lock a fold of the counters holds ('fold').
+const FOLD_LOCK: i32 = 0x666f_6c64;
 /// How long connecting to the server may take.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// A pooled connection idle longer than this is checked before it is used again.
@@ -1270,6 +1290,27 @@ impl Store for PostgresStore {
             .bind(&times)
             .execute(&mut *tx)
             .await?;
+            tx.commit().await?;
+            Ok(())
+        })
+        .await
+    }
+
+    async fn fold_counters(&self, now: Timestamp) -> Result<()> {
+        write(|| async {
+            let mut tx = begin(&self.pool).await?;
+            // One node folds at a time: a node that finds another folding leaves it be.
+            let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, 0)")
+                .bind(FOLD_LOCK)
+                .fetch_one(&mut *tx)
+                .await?;
+            if ours {
+                sqlx::query(FOLD)
+                    .bind(first_unfolded_day(now))
+                    .bind(FOLDED_DAY)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(())
         })

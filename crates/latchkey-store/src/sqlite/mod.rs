@@ -24,7 +24,8 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, Listing, Mark, NEVER, ORG_COLUMNS, PageSql, TOKEN_VIEW, UNUSED,
+    ACCOUNT_COLUMNS, Arg, Dialect, FOLDED_DAY, Listing, Mark, NEVER, ORG_COLUMNS, PageSql,
+    TOKEN_VIEW, UNUSED, first_unfolded_day,
 };
 use crate::transfer::{self, Batch, Batcher, Counts, Export, Kind, Table};
 use crate::trigrams::{NameSamples, SAMPLED_NAMES, TrigramSample};
@@ -42,6 +43,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("../../migrations/sqlite/0007_token_marks.sql"),
     include_str!("../../migrations/sqlite/0008_parents_without_rowid.sql"),
     include_str!("../../migrations/sqlite/0009_token_marks_first.sql"),
+    include_str!("../../migrations/sqlite/0010_expiry_counts_by_day.sql"),
 ];
 
 const READERS: usize = 4;
@@ -1460,6 +1462,26 @@ impl Store for SqliteStore {
         };
         self.send(Job::Flush(flush), answered).await
     }
+
+    async fn fold_counters(&self, now: Timestamp) -> Result<()> {
+        let (first_unfolded, folded) = (first_unfolded_day(now), FOLDED_DAY);
+        self.write(move |tx| {
+            // The days to fold lie past the folded ones, which the index holds first.
+            tx.execute(
+                "INSERT INTO token_expiry_counts (org_id, day, live)
+                 SELECT org_id, ?2, sum(live) FROM token_expiry_counts
+                 WHERE day > ?2 AND day < ?1 GROUP BY org_id
+                 ON CONFLICT (org_id, day) DO UPDATE SET live = live + excluded.live",
+                params![first_unfolded, folded],
+            )?;
+            tx.execute(
+                "DELETE FROM token_expiry_counts WHERE day > ?2 AND day < ?1",
+                params![first_unfolded, folded],
+            )?;
+            Ok(())
+        })
+        .await
+    }
 }
 
 /// Checks what a token needs before it is stored: its organization, its owner, the owner's
@@ -1971,6 +1993,7 @@ mod tests {
 
         conn.execute_batch(
             "DROP TRIGGER token_marks_mint; DROP TRIGGER token_marks_cut; DROP TABLE token_marks;
+             DROP INDEX token_expiry_counts_day;
              PRAGMA user_version = 6;",
         )
         .unwrap();

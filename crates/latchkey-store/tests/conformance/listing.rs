@@ -621,33 +621,52 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
     }
 }
 
+const DAY: i64 = 86_400;
+
 /// Checks that the total of every whole-organization listing and of every listing of a group
 /// with tokens there, deleted groups too (from the counters), is the number of tokens a keyset
 /// walk of the same listing finds, judged now, days before (when nothing has expired) and days
 /// after (when the fixture's expiries lie on days before "today"). A group is listed alone and
 /// with each organization: its own, and others, where it has no tokens.
 pub async fn assert_counted_totals(store: &dyn Store, orgs: &[&Organization], label: &str) {
+    assert_counted_totals_at(store, orgs, &[-3 * DAY, 0, DAY + 7, 40 * DAY], label).await;
+}
+
+/// [`assert_counted_totals`], judged at each of `offsets` from now.
+pub async fn assert_counted_totals_at(
+    store: &dyn Store,
+    orgs: &[&Organization],
+    offsets: &[i64],
+    label: &str,
+) {
     let mut groups = HashSet::new();
     for org in orgs {
-        assert_totals(store, Some(org.id), None, &format!("{label}: {}", org.slug)).await;
+        let label = format!("{label}: {}", org.slug);
+        assert_totals(store, Some(org.id), None, offsets, &label).await;
         let mut query = everything();
         query.org = Some(org.id);
-        for page in walk(store, &query, 100, label).await {
+        for page in walk(store, &query, 100, &label).await {
             groups.extend(page.tokens.iter().filter_map(|v| v.token.group()));
         }
     }
     for group in groups {
         let label = format!("{label}: group {group:?}");
-        assert_totals(store, None, Some(group), &label).await;
+        assert_totals(store, None, Some(group), offsets, &label).await;
         for org in orgs {
             let label = format!("{label} in {}", org.slug);
-            assert_totals(store, Some(org.id), Some(group), &label).await;
+            assert_totals(store, Some(org.id), Some(group), offsets, &label).await;
         }
     }
 }
 
-async fn assert_totals(store: &dyn Store, org: Option<OrgId>, group: Option<GroupId>, label: &str) {
-    for offset in [-3 * 86_400, 0, 86_400 + 7, 40 * 86_400] {
+async fn assert_totals(
+    store: &dyn Store,
+    org: Option<OrgId>,
+    group: Option<GroupId>,
+    offsets: &[i64],
+    label: &str,
+) {
+    for &offset in offsets {
         for status in STATUSES {
             let label = format!("{label}, {status:?}, now + {offset} s");
             let mut query = TokenQuery::new(now_plus(offset));
@@ -720,6 +739,51 @@ pub async fn counted_totals_follow_every_write(store: &dyn Store) {
     assert_counted_totals(store, &orgs, "after an account's deletion").await;
     store.delete_organization(w.beta.id, now()).await.unwrap();
     assert_counted_totals(store, &orgs, "after an organization's deletion").await;
+}
+
+/// Folding the counts of past expiry days changes no total listed at the fold's time or
+/// after: at once, after a token of a folded day is revoked (its day counted apart again), at
+/// a second fold, and at a fold forty days on, which folds the fixture's own day.
+pub async fn folded_counters_keep_every_total(store: &dyn Store) {
+    let w = world(store).await;
+    let orgs = [&w.acme, &w.beta];
+    // Tokens that expired on each of the ten days before the fixture's, a third in a group, a
+    // few in the other organization, one revoked as it is stored.
+    let expired = (1..=10).map(|days| {
+        let (owner, org) = if days % 4 == 0 {
+            (&w.people[BOB], &w.beta)
+        } else {
+            (&w.people[ALICE], &w.acme)
+        };
+        let draft = mint(owner, org, &format!("expired {days} days ago"));
+        let draft = if days % 3 == 0 && org.id == w.acme.id {
+            draft.in_group(&w.east)
+        } else {
+            draft
+        };
+        let mut minted = draft.expires(Some(now_plus(-days * DAY))).build();
+        if days == 7 {
+            minted.token.revoked_at = Some(now());
+        }
+        let hash = minted.hash();
+        (minted.token, hash)
+    });
+    let expired: Vec<_> = expired.collect();
+    let folded = expired[4].0.id;
+    store.insert_tokens(expired).await.unwrap();
+    let after_now = [0, DAY + 7, 40 * DAY];
+    assert_counted_totals_at(store, &orgs, &after_now, "before a fold").await;
+
+    store.fold_counters(now()).await.unwrap();
+    assert_counted_totals_at(store, &orgs, &after_now, "after a fold").await;
+    store.revoke_token(folded, now()).await.unwrap();
+    let label = "after a folded day's token is revoked";
+    assert_counted_totals_at(store, &orgs, &after_now, label).await;
+    store.fold_counters(now()).await.unwrap();
+    assert_counted_totals_at(store, &orgs, &after_now, "after a second fold").await;
+    store.fold_counters(now_plus(40 * DAY)).await.unwrap();
+    let label = "after a fold forty days on";
+    assert_counted_totals_at(store, &orgs, &[40 * DAY], label).await;
 }
 
 pub async fn keyset_pages_partition_the_list_and_the_last_has_no_cursor(store: &dyn Store) {

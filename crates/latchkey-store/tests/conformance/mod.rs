@@ -106,6 +106,7 @@ macro_rules! conformance_tests {
             listing::numbered_pages_partition_the_list_with_exact_total,
             listing::deep_numbered_pages_are_the_keyset_walk,
             listing::counted_totals_follow_every_write,
+            listing::folded_counters_keep_every_total,
             listing::keyset_pages_partition_the_list_and_the_last_has_no_cursor,
             listing::empty_listing_has_no_cursor,
             listing::keyset_walk_is_stable_while_tokens_are_minted_and_revoked,
@@ -117,6 +118,7 @@ macro_rules! conformance_tests {
             races::member_removal_racing_a_mint_leaves_no_live_token,
             races::group_deletion_racing_a_mint_leaves_no_live_token,
             races::owners_stepping_down_at_once_leave_one_owner,
+            races::folds_racing_revocations_keep_every_total,
         );
         $crate::conformance::conformance_tests!(@transfer $harness;
             transfer::an_export_imported_into_an_empty_store_is_the_same_store,

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use latchkey_core::{Role, Secret, SecretFormat, SecretHash, TokenStatus};
 use latchkey_store::{Store, StoreError};
 
+use super::listing::assert_counted_totals_at;
 use super::support::{everything, join, mint, new_group, now_plus, org, person, view};
 
 const ROUNDS: usize = 8;
@@ -270,4 +271,44 @@ pub async fn owners_stepping_down_at_once_leave_one_owner(store: &dyn Store, pee
             .count();
         assert_eq!(owners, 1, "the organization keeps one owner");
     }
+}
+
+/// One node folds the counters of past days over and over while the other revokes tokens that
+/// expired on those days (each revocation counts its token's day again) and folds now and
+/// then: no call fails, and every total stays the tokens' count.
+pub async fn folds_racing_revocations_keep_every_total(store: &dyn Store, peer: &dyn Store) {
+    let alice = person(store, "alice").await;
+    let acme = org(store, "acme", &alice).await;
+    let expired: Vec<_> = (0..40)
+        .map(|n| {
+            let minted = mint(&alice, &acme, &format!("expired {n}"))
+                .expires(Some(now_plus(-(2 + n % 8) * 86_400)))
+                .build();
+            let hash = minted.hash();
+            (minted.token, hash)
+        })
+        .collect();
+    let ids: Vec<_> = expired.iter().map(|(token, _)| token.id).collect();
+    store.insert_tokens(expired).await.unwrap();
+    let revoked = AtomicBool::new(false);
+    let revocations = async {
+        for (n, id) in ids.iter().enumerate() {
+            peer.revoke_token(*id, now_plus(0)).await.unwrap();
+            if n % 5 == 0 {
+                peer.fold_counters(now_plus(0)).await.unwrap();
+            }
+            tokio::task::yield_now().await;
+        }
+        revoked.store(true, Ordering::SeqCst);
+    };
+    let folds = async {
+        while !revoked.load(Ordering::SeqCst) {
+            store.fold_counters(now_plus(0)).await.unwrap();
+            tokio::task::yield_now().await;
+        }
+    };
+    tokio::join!(revocations, folds);
+    assert_counted_totals_at(store, &[&acme], &[0, 86_400], "after the race").await;
+    store.fold_counters(now_plus(0)).await.unwrap();
+    assert_counted_totals_at(store, &[&acme], &[0, 86_400], "after a last fold").await;
 }

@@ -1,0 +1,7 @@
+-- The counts of live tokens by expiry day (0003) gain a row for every day an organization's
+-- tokens expire on, and a status page's total sums the rows of every day before today: over a
+-- store's years, thousands of rows a page. The store folds the days before yesterday into one
+-- row an organization (`Store::fold_counters`); this index finds the rows it folds, which sit
+-- between the folded rows and yesterday, without reading every organization's days. It gains
+-- an entry when an organization's first token of a day is counted, not at every count.
+CREATE INDEX token_expiry_counts_day ON token_expiry_counts (day);
