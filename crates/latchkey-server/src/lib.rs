@@ -153,11 +153,7 @@ pub fn routes(state: &AppState) -> OpenApiRouter<AppState> {
 
 /// Folds the store's counters of past days every `period`, the first time at once, until the
 /// process ends.
-fn spawn_folding(
-    store: Arc<dyn Store>,
-    clock: Arc<dyn Clock>,
-    period: Duration,
-) -> tokio::task::JoinHandle<()> {
+fn spawn_folding(store: Arc<dyn Store>, clock: Arc<dyn Clock>, period: Duration) {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(period);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -167,7 +163,7 @@ fn spawn_folding(
                 tracing::warn!(%error, "could not fold the token counters of past days");
             }
         }
-    })
+    });
 }
 
 /// Runs a call that may change the store to its end, even when its client hangs up first.

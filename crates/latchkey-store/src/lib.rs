@@ -174,7 +174,9 @@ pub trait Store: Send + Sync + 'static {
     /// by `now`, into one count an organization. A status page's total sums the counts of
     /// every day before today; folded, it sums a few rows however long the store has served.
     /// Every total listed at `now` or after is unchanged; one judged at a time before
-    /// yesterday counts the folded tokens as expired. Safe beside any write, on every node.
+    /// yesterday counts the folded tokens as expired, on every node and for good: a node
+    /// whose clock runs days ahead folds days the others still count as to come. Safe beside
+    /// any write, on every node.
     async fn fold_counters(&self, now: Timestamp) -> Result<()>;
 
     /// Subscribes to the invalidations of every node sharing this store (this one's

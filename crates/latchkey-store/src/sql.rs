@@ -480,6 +480,11 @@ const DAY: i64 = 86_400;
 /// days it stands for are.
 pub(crate) const FOLDED_DAY: i64 = -1_000_000;
 
+/// The counts one step of [`crate::Store::fold_counters`] moves at most, each step a
+/// transaction: the first fold of a store that served for years has that many rows to move,
+/// and writes that need one of them (SQLite's every write) wait for the step, not the whole.
+pub(crate) const FOLD_ROWS: i64 = 10_000;
+
 /// The first day [`crate::Store::fold_counters`] leaves as it is at `now`: yesterday. A day
 /// before it is past on every node whose clock is less than a day behind this one's.
 pub(crate) fn first_unfolded_day(now: Timestamp) -> i64 {

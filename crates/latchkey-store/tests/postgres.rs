@@ -9,7 +9,7 @@ use std::time::Duration;
 use futures_util::FutureExt as _;
 
 use conformance::Harness;
-use conformance::support::{Person, join, mint, names, new_group, now_plus, org, person};
+use conformance::support::{DAY, Person, join, mint, names, new_group, now_plus, org, person};
 use latchkey_core::{Role, Secret, SecretFormat};
 use latchkey_store::postgres::{LISTENER_APPLICATION_NAME, redacted};
 use latchkey_store::{Invalidation, PageRequest, PostgresStore, Store, StoreError, TokenQuery};
@@ -299,7 +299,6 @@ async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday()
     let Some((database, store, alice)) = store_with_alice().await else {
         return;
     };
-    const DAY: i64 = 86_400;
     for days in -6..=3 {
         mint(&alice, &alice.personal, &format!("expiring in {days} days"))
             .expires(Some(now_plus(days * DAY)))
@@ -326,10 +325,9 @@ async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday()
         10,
         "five days before yesterday, two slots each: {before:?}"
     );
-    let held = *past
+    let held = **past
         .iter()
         .find(|row| row.0 == today - 5 && row.1 < 16)
-        .copied()
         .unwrap();
     let with = |mut rows: Vec<(i64, i16, i64)>, more: &[(i64, i16, i64)]| {
         rows.extend_from_slice(more);
@@ -338,8 +336,27 @@ async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday()
     };
     let kept: Vec<_> = kept.into_iter().copied().collect();
 
-    // Another session holds one of the rows of five days ago.
+    // Another session holds the organization's row, as its deletion does before it revokes
+    // its tokens (locking their days' rows): the fold leaves the organization be.
     let mut holder = PgConnection::connect(&database.url).await.unwrap();
+    sqlx::raw_sql(
+        "BEGIN; SELECT 1 FROM organizations WHERE slug = 'alice' AND deleted_at IS NULL
+         FOR UPDATE",
+    )
+    .execute(&mut holder)
+    .await
+    .unwrap();
+    tokio::time::timeout(Duration::from_secs(5), store.fold_counters(now_plus(0)))
+        .await
+        .expect("a fold waits for no organization's deletion")
+        .unwrap();
+    assert_eq!(rows().fetch_all(&mut admin).await.unwrap(), before);
+    sqlx::raw_sql("ROLLBACK")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+
+    // Another session holds one of the rows of five days ago.
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "BEGIN; SELECT 1 FROM token_expiry_counts WHERE day = {} AND slot = {} FOR UPDATE",
         held.0, held.1
@@ -359,7 +376,22 @@ async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday()
     sqlx::raw_sql("COMMIT").execute(&mut holder).await.unwrap();
     store.fold_counters(now_plus(0)).await.unwrap();
     let after = rows().fetch_all(&mut admin).await.unwrap();
-    assert_eq!(after, with(kept, &[(-1_000_000, 0, 5)]));
+    assert_eq!(after, with(kept.clone(), &[(-1_000_000, 0, 5)]));
+
+    // Two and a half steps' worth of days long past, one token each, fold whole.
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "INSERT INTO token_expiry_counts
+         SELECT o.id, d, 0, 1 FROM organizations o, generate_series({}, {}) d
+         WHERE o.slug = 'alice'",
+        today - 30_000,
+        today - 5_001
+    )))
+    .execute(&mut admin)
+    .await
+    .unwrap();
+    store.fold_counters(now_plus(0)).await.unwrap();
+    let after = rows().fetch_all(&mut admin).await.unwrap();
+    assert_eq!(after, with(kept, &[(-1_000_000, 0, 25_005)]));
     let _ = (admin.close().await, holder.close().await);
 }
 

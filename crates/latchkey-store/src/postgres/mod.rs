@@ -46,8 +46,8 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, FOLDED_DAY, GROUP_COLUMNS, Listing, NEVER, ORG_COLUMNS,
-    TOKEN_VIEW, UNUSED, first_unfolded_day, names_holding_sql,
+    ACCOUNT_COLUMNS, Arg, Dialect, FOLD_ROWS, FOLDED_DAY, GROUP_COLUMNS, Listing, NEVER,
+    ORG_COLUMNS, TOKEN_VIEW, UNUSED, first_unfolded_day, names_holding_sql,
 };
 use crate::transfer::{self, Batch, Counts, Export, Kind, Table, Value};
 use crate::trigrams::{NameSamples, SAMPLED_NAMES, TrigramSample};
@@ -63,9 +63,12 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres
 /// Connections a node opens to the database at most, unless told otherwise.
 pub const DEFAULT_CONNECTIONS: NonZeroU32 = NonZeroU32::new(16).expect("not zero");
 /// Every counter counted again from the tokens, one row a count (slot 0), as migrations 0004
-/// and 0006 first counted them; for [`Store::finish_import`], with no node running.
+/// and 0006 first counted them; for [`Store::finish_import`], with no node running. The
+/// counts by day are locked too, against a fold (which writes them and no token) of a node
+/// running all the same: a folded row written after the `DELETE` would count its tokens twice.
 const RECOUNT: &str = "
     LOCK TABLE tokens IN SHARE ROW EXCLUSIVE MODE;
+    LOCK TABLE token_expiry_counts IN SHARE ROW EXCLUSIVE MODE;
     DELETE FROM token_counts;
     INSERT INTO token_counts (org_id, slot, total, revoked)
     SELECT org_id, 0, count(*), count(revoked_at) FROM tokens GROUP BY org_id;
@@ -78,23 +81,31 @@ const RECOUNT: &str = "
     SELECT group_id, org_id, 0, count(*), count(revoked_at) FROM tokens
     WHERE group_id IS NOT NULL GROUP BY group_id, org_id;
 ";
-/// The counts of live tokens by expiry day, for the days before `$1`, moved to one row an
-/// organization on day `$2` (see [`Store::fold_counters`]). A row that a revocation holds is
-/// skipped, for the next fold: the fold waits for no write, so that no write waits for it
-/// in a cycle (a revocation of an expired token locks its day's row, then maybe others).
+/// At most `$3` counts of live tokens by expiry day, of the days before `$1`, moved to one row
+/// an organization on day `$2` (see [`Store::fold_counters`]); answers how many moved. The
+/// fold waits for no write, so that no write waits for it in a cycle: a row a revocation
+/// holds is left for the next fold, and so is an organization being deleted, which holds its
+/// row against the key share that inserting its folded row would take, then revokes its
+/// tokens, locking their days' rows.
 const FOLD: &str = "
     WITH moved AS (
         DELETE FROM token_expiry_counts
         WHERE (org_id, day, slot) IN (
-            SELECT org_id, day, slot FROM token_expiry_counts
-            WHERE day > $2 AND day < $1
-            FOR UPDATE SKIP LOCKED
+            SELECT c.org_id, c.day, c.slot
+            FROM token_expiry_counts c JOIN organizations o ON o.id = c.org_id
+            WHERE c.day > $2 AND c.day < $1
+            LIMIT $3
+            FOR UPDATE OF c SKIP LOCKED
+            FOR KEY SHARE OF o SKIP LOCKED
         )
         RETURNING org_id, live
+    ), folded AS (
+        INSERT INTO token_expiry_counts (org_id, day, slot, live)
+        SELECT org_id, $2, 0, CAST(sum(live) AS bigint) FROM moved GROUP BY org_id
+        ON CONFLICT (org_id, day, slot)
+        DO UPDATE SET live = token_expiry_counts.live + excluded.live
     )
-    INSERT INTO token_expiry_counts (org_id, day, slot, live)
-    SELECT org_id, $2, 0, CAST(sum(live) AS bigint) FROM moved GROUP BY org_id
-    ON CONFLICT (org_id, day, slot) DO UPDATE SET live = token_expiry_counts.live + excluded.live
+    SELECT count(*) FROM moved
 ";
 /// The class of the advisory lock a fold of the counters holds ('fold').
 const FOLD_LOCK: i32 = 0x666f_6c64;
@@ -1297,24 +1308,34 @@ impl Store for PostgresStore {
     }
 
     async fn fold_counters(&self, now: Timestamp) -> Result<()> {
-        write(|| async {
-            let mut tx = begin(&self.pool).await?;
-            // One node folds at a time: a node that finds another folding leaves it be.
-            let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, 0)")
-                .bind(FOLD_LOCK)
-                .fetch_one(&mut *tx)
-                .await?;
-            if ours {
-                sqlx::query(FOLD)
-                    .bind(first_unfolded_day(now))
-                    .bind(FOLDED_DAY)
-                    .execute(&mut *tx)
+        loop {
+            let moved: i64 = write(|| async {
+                let mut tx = begin(&self.pool).await?;
+                // One node folds at a time: a node that finds another folding leaves it be.
+                let ours: bool = sqlx::query_scalar("SELECT pg_try_advisory_xact_lock($1, 0)")
+                    .bind(FOLD_LOCK)
+                    .fetch_one(&mut *tx)
                     .await?;
+                let moved = if ours {
+                    sqlx::query_scalar(FOLD)
+                        .bind(first_unfolded_day(now))
+                        .bind(FOLDED_DAY)
+                        .bind(FOLD_ROWS)
+                        .fetch_one(&mut *tx)
+                        .await?
+                } else {
+                    0
+                };
+                tx.commit().await?;
+                Ok(moved)
+            })
+            .await?;
+            // A step that moved fewer than it could found no more (or left them to another
+            // node's fold).
+            if moved < FOLD_ROWS {
+                return Ok(());
             }
-            tx.commit().await?;
-            Ok(())
-        })
-        .await
+        }
     }
 }
 

@@ -24,8 +24,8 @@ use uuid::Uuid;
 
 use crate::query::{TokenPage, TokenQuery};
 use crate::sql::{
-    ACCOUNT_COLUMNS, Arg, Dialect, FOLDED_DAY, Listing, Mark, NEVER, ORG_COLUMNS, PageSql,
-    TOKEN_VIEW, UNUSED, first_unfolded_day,
+    ACCOUNT_COLUMNS, Arg, Dialect, FOLD_ROWS, FOLDED_DAY, Listing, Mark, NEVER, ORG_COLUMNS,
+    PageSql, TOKEN_VIEW, UNUSED, first_unfolded_day,
 };
 use crate::transfer::{self, Batch, Batcher, Counts, Export, Kind, Table};
 use crate::trigrams::{NameSamples, SAMPLED_NAMES, TrigramSample};
@@ -1465,22 +1465,37 @@ impl Store for SqliteStore {
 
     async fn fold_counters(&self, now: Timestamp) -> Result<()> {
         let (first_unfolded, folded) = (first_unfolded_day(now), FOLDED_DAY);
-        self.write(move |tx| {
-            // The days to fold lie past the folded ones, which the index holds first.
-            tx.execute(
-                "INSERT INTO token_expiry_counts (org_id, day, live)
-                 SELECT org_id, ?2, sum(live) FROM token_expiry_counts
-                 WHERE day > ?2 AND day < ?1 GROUP BY org_id
-                 ON CONFLICT (org_id, day) DO UPDATE SET live = live + excluded.live",
-                params![first_unfolded, folded],
-            )?;
-            tx.execute(
-                "DELETE FROM token_expiry_counts WHERE day > ?2 AND day < ?1",
-                params![first_unfolded, folded],
-            )?;
-            Ok(())
-        })
-        .await
+        loop {
+            let moved = self
+                .write(move |tx| {
+                    // The same rows for both statements: the first FOLD_ROWS of the days to
+                    // fold in the index's order (day, then organization), past the folded ones,
+                    // which it holds first.
+                    tx.prepare_cached(
+                        "INSERT INTO token_expiry_counts (org_id, day, live)
+                         SELECT org_id, ?2, sum(live) FROM (
+                             SELECT org_id, live FROM token_expiry_counts
+                             WHERE day > ?2 AND day < ?1 ORDER BY day, org_id LIMIT ?3
+                         ) WHERE true GROUP BY org_id
+                         ON CONFLICT (org_id, day) DO UPDATE SET live = live + excluded.live",
+                    )?
+                    .execute(params![first_unfolded, folded, FOLD_ROWS])?;
+                    let moved = tx
+                        .prepare_cached(
+                            "DELETE FROM token_expiry_counts WHERE (org_id, day) IN (
+                                 SELECT org_id, day FROM token_expiry_counts
+                                 WHERE day > ?2 AND day < ?1 ORDER BY day, org_id LIMIT ?3
+                             )",
+                        )?
+                        .execute(params![first_unfolded, folded, FOLD_ROWS])?;
+                    Ok(moved)
+                })
+                .await?;
+            // A step that moved fewer than it could found no more.
+            if !i64::try_from(moved).is_ok_and(|moved| moved >= FOLD_ROWS) {
+                return Ok(());
+            }
+        }
     }
 }
 
@@ -1885,6 +1900,65 @@ mod tests {
             .unwrap();
         let runs = runs.lock().unwrap().clone();
         (value, runs)
+    }
+
+    /// A fold moves the counts of the days before yesterday into one row an organization,
+    /// [`FOLD_ROWS`] a step, and leaves yesterday's and later days' as they were.
+    #[tokio::test]
+    async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("latchkey.db")).unwrap();
+        let now = Timestamp::from_unix(2_000_000_000);
+        let today = now.unix() / 86_400;
+        // Acme: one token a day from 25,000 days ago to the day after tomorrow, two and a
+        // half steps to fold; beta: two days.
+        let first = today - 25_000;
+        store
+            .write(move |tx| {
+                tx.execute_batch(
+                    "INSERT INTO organizations VALUES (X'0a', 'acme', 'Acme', 0, 1, NULL);
+                     INSERT INTO organizations VALUES (X'0b', 'beta', 'Beta', 0, 1, NULL);",
+                )?;
+                tx.execute(
+                    "WITH RECURSIVE d(day) AS (SELECT ?1 UNION ALL SELECT day + 1 FROM d
+                                               WHERE day < ?2)
+                     INSERT INTO token_expiry_counts SELECT X'0a', day, 1 FROM d",
+                    params![first, today + 2],
+                )?;
+                tx.execute(
+                    "INSERT INTO token_expiry_counts VALUES (X'0b', ?1, 2), (X'0b', ?2, 3)",
+                    params![today - 3, today - 1],
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+
+        store.fold_counters(now).await.unwrap();
+        let counts = store
+            .read(|conn| {
+                let counts = conn
+                    .prepare("SELECT hex(org_id), day, live FROM token_expiry_counts")?
+                    .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
+                    .collect::<rusqlite::Result<Vec<(String, i64, i64)>>>()?;
+                Ok(counts)
+            })
+            .await
+            .unwrap();
+        let acme = |day, live| ("0A".to_owned(), day, live);
+        let beta = |day, live| ("0B".to_owned(), day, live);
+        assert_eq!(
+            counts,
+            [
+                acme(FOLDED_DAY, today - 1 - first),
+                acme(today - 1, 1),
+                acme(today, 1),
+                acme(today + 1, 1),
+                acme(today + 2, 1),
+                beta(FOLDED_DAY, 2),
+                beta(today - 1, 3),
+            ]
+        );
     }
 
     /// Steps enough to pass any budget of a read on the async thread.

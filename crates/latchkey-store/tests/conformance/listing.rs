@@ -11,8 +11,8 @@ use latchkey_core::{
 use latchkey_store::{Cursor, PageRequest, SortField, Store, TokenPage, TokenQuery, TokenSort};
 
 use super::support::{
-    Minted, NOW, Person, everything, ids, join, mint, names, new_group, now, now_plus, org, person,
-    view,
+    DAY, Minted, NOW, Person, everything, ids, join, mint, names, new_group, now, now_plus, org,
+    person, view,
 };
 
 /// Where a fixture token is minted.
@@ -620,8 +620,6 @@ pub async fn deep_numbered_pages_are_the_keyset_walk(store: &dyn Store) {
         }
     }
 }
-
-const DAY: i64 = 86_400;
 
 /// Checks that the total of every whole-organization listing and of every listing of a group
 /// with tokens there, deleted groups too (from the counters), is the number of tokens a keyset

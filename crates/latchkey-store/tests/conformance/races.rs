@@ -9,7 +9,7 @@ use latchkey_core::{Role, Secret, SecretFormat, SecretHash, TokenStatus};
 use latchkey_store::{Store, StoreError};
 
 use super::listing::assert_counted_totals_at;
-use super::support::{everything, join, mint, new_group, now_plus, org, person, view};
+use super::support::{DAY, everything, join, mint, new_group, now_plus, org, person, view};
 
 const ROUNDS: usize = 8;
 
@@ -282,7 +282,7 @@ pub async fn folds_racing_revocations_keep_every_total(store: &dyn Store, peer: 
     let expired: Vec<_> = (0..40)
         .map(|n| {
             let minted = mint(&alice, &acme, &format!("expired {n}"))
-                .expires(Some(now_plus(-(2 + n % 8) * 86_400)))
+                .expires(Some(now_plus(-(2 + n % 8) * DAY)))
                 .build();
             let hash = minted.hash();
             (minted.token, hash)
@@ -308,7 +308,7 @@ pub async fn folds_racing_revocations_keep_every_total(store: &dyn Store, peer: 
         }
     };
     tokio::join!(revocations, folds);
-    assert_counted_totals_at(store, &[&acme], &[0, 86_400], "after the race").await;
+    assert_counted_totals_at(store, &[&acme], &[0, DAY], "after the race").await;
     store.fold_counters(now_plus(0)).await.unwrap();
-    assert_counted_totals_at(store, &[&acme], &[0, 86_400], "after a last fold").await;
+    assert_counted_totals_at(store, &[&acme], &[0, DAY], "after a last fold").await;
 }

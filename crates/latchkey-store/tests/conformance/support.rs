@@ -13,6 +13,8 @@ use latchkey_store::{OrgKey, PageRequest, Store, StoreError, TokenPage, TokenQue
 /// The suite's present: later than any token's `created_at` (which comes from its id), so that
 /// expiry and use are set relative to it.
 pub const NOW: i64 = 2_000_000_000;
+/// A day, in seconds: what the counters of expiry count by.
+pub const DAY: i64 = 86_400;
 
 pub fn at(seconds: i64) -> Timestamp {
     Timestamp::from_unix(seconds)
