@@ -339,17 +339,18 @@ async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday()
     // Another session holds the organization's row, as its deletion does before it revokes
     // its tokens (locking their days' rows): the fold leaves the organization be.
     let mut holder = PgConnection::connect(&database.url).await.unwrap();
-    sqlx::raw_sql(
-        "BEGIN; SELECT 1 FROM organizations WHERE slug = 'alice' AND deleted_at IS NULL
-         FOR UPDATE",
-    )
-    .execute(&mut holder)
-    .await
-    .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), store.fold_counters(now_plus(0)))
-        .await
-        .expect("a fold waits for no organization's deletion")
-        .unwrap();
+    let held_while_folding = async |holder: &mut PgConnection, lock: String| {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("BEGIN; {lock} FOR UPDATE")))
+            .execute(&mut *holder)
+            .await
+            .unwrap();
+        tokio::time::timeout(Duration::from_secs(5), store.fold_counters(now_plus(0)))
+            .await
+            .unwrap_or_else(|_| panic!("a fold waits for no write, here: {lock}"))
+            .unwrap();
+    };
+    let organization = "SELECT 1 FROM organizations WHERE slug = 'alice' AND deleted_at IS NULL";
+    held_while_folding(&mut holder, organization.to_owned()).await;
     assert_eq!(rows().fetch_all(&mut admin).await.unwrap(), before);
     sqlx::raw_sql("ROLLBACK")
         .execute(&mut holder)
@@ -357,17 +358,11 @@ async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday()
         .unwrap();
 
     // Another session holds one of the rows of five days ago.
-    sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
-        "BEGIN; SELECT 1 FROM token_expiry_counts WHERE day = {} AND slot = {} FOR UPDATE",
+    let day_row = format!(
+        "SELECT 1 FROM token_expiry_counts WHERE day = {} AND slot = {}",
         held.0, held.1
-    )))
-    .execute(&mut holder)
-    .await
-    .unwrap();
-    tokio::time::timeout(Duration::from_secs(5), store.fold_counters(now_plus(0)))
-        .await
-        .expect("a fold waits for no write")
-        .unwrap();
+    );
+    held_while_folding(&mut holder, day_row).await;
     // The five tokens' counts but the held row's, in one row.
     let folded = 5 - held.2;
     let after = rows().fetch_all(&mut admin).await.unwrap();
