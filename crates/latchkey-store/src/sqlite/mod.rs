@@ -1907,7 +1907,7 @@ mod tests {
     #[tokio::test]
     async fn a_fold_leaves_one_count_an_organization_for_the_days_before_yesterday() {
         let dir = tempfile::tempdir().unwrap();
-        let store = SqliteStore::open(&dir.path().join("latchkey.db")).unwrap();
+        let store = SqliteStore::open(dir.path().join("latchkey.db")).unwrap();
         let now = Timestamp::from_unix(2_000_000_000);
         let today = now.unix() / 86_400;
         // Acme: one token a day from 25,000 days ago to the day after tomorrow, two and a
