@@ -319,10 +319,10 @@ impl Verifier {
     }
 
     /// What `read` finds for `key`: from `cache` while what it keeps is fresh and trusted, else
-    /// from the store (`read` is called, and `key` cloned, only then), kept for next time. Every change of an
-    /// account, an organization or a membership clears what is kept, on this node at once and
-    /// on others when they hear of it; what is not found is not kept, so that what another node
-    /// creates is seen at once.
+    /// from the store (`read` is called, and `key` cloned, only then), kept for next time.
+    /// Every change of an account, an organization or a membership clears what is kept, on
+    /// this node at once and on others when they hear of it; what is not found is not kept, so
+    /// that what another node creates is seen at once.
     async fn kept_or_read<K, T, F>(
         &self,
         cache: &Cache<K, Arc<Kept<T>>>,

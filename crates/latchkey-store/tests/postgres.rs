@@ -238,7 +238,7 @@ async fn finishing_an_import_leaves_one_counter_row_a_count() {
     let mut tokens = Vec::new();
     for n in 0..4 {
         let token = mint(&alice, &alice.personal, &format!("token {n}"))
-            .expires((n == 0).then(|| now_plus(3 * 86_400)));
+            .expires((n == 0).then(|| now_plus(3 * DAY)));
         let token = if n < 2 { token.in_group(&prod) } else { token };
         tokens.push(token.insert(&store).await);
     }

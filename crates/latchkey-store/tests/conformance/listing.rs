@@ -747,26 +747,27 @@ pub async fn folded_counters_keep_every_total(store: &dyn Store) {
     let orgs = [&w.acme, &w.beta];
     // Tokens that expired on each of the ten days before the fixture's, a third in a group, a
     // few in the other organization, one revoked as it is stored.
-    let expired = (1..=10).map(|days| {
-        let (owner, org) = if days % 4 == 0 {
-            (&w.people[BOB], &w.beta)
-        } else {
-            (&w.people[ALICE], &w.acme)
-        };
-        let draft = mint(owner, org, &format!("expired {days} days ago"));
-        let draft = if days % 3 == 0 && org.id == w.acme.id {
-            draft.in_group(&w.east)
-        } else {
-            draft
-        };
-        let mut minted = draft.expires(Some(now_plus(-days * DAY))).build();
-        if days == 7 {
-            minted.token.revoked_at = Some(now());
-        }
-        let hash = minted.hash();
-        (minted.token, hash)
-    });
-    let expired: Vec<_> = expired.collect();
+    let expired: Vec<_> = (1..=10)
+        .map(|days| {
+            let (owner, org) = if days % 4 == 0 {
+                (&w.people[BOB], &w.beta)
+            } else {
+                (&w.people[ALICE], &w.acme)
+            };
+            let draft = mint(owner, org, &format!("expired {days} days ago"));
+            let draft = if days % 3 == 0 && org.id == w.acme.id {
+                draft.in_group(&w.east)
+            } else {
+                draft
+            };
+            let mut minted = draft.expires(Some(now_plus(-days * DAY))).build();
+            if days == 7 {
+                minted.token.revoked_at = Some(now());
+            }
+            let hash = minted.hash();
+            (minted.token, hash)
+        })
+        .collect();
     let folded = expired[4].0.id;
     store.insert_tokens(expired).await.unwrap();
     let after_now = [0, DAY + 7, 40 * DAY];
